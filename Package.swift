@@ -1,0 +1,39 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "LocalStorage",
+    products: [
+        .library(name: "LocalStorage", targets: ["LocalStorage"]),
+        .executable(name: "storage-bench", targets: ["StorageBench"]),
+    ],
+    dependencies: [
+        // Used only by the benchmark executable; the library itself depends on nothing but libc.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "CLocalStorage",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .target(
+            name: "LocalStorage",
+            dependencies: ["CLocalStorage"],
+            swiftSettings: [.define("ENABLE_MOCKING", .when(configuration: .debug))]
+        ),
+        .executableTarget(
+            name: "StorageBench",
+            dependencies: [
+                "LocalStorage",
+                "CLocalStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/StorageBench"
+        ),
+        .testTarget(
+            name: "LocalStorageTests",
+            dependencies: ["LocalStorage", "CLocalStorage"],
+            swiftSettings: [.define("ENABLE_MOCKING", .when(configuration: .debug))]
+        ),
+    ]
+)

@@ -1,0 +1,137 @@
+// See include/CLocalStorage.h: one-to-one wrappers, no policy, errno untouched.
+#include "CLocalStorage.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+const uint64_t CLocalStorage_RESOLVE_BENEATH = RESOLVE_BENEATH;
+const uint64_t CLocalStorage_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
+const uint64_t CLocalStorage_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
+const uint64_t CLocalStorage_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
+const int CLocalStorage_O_TMPFILE = O_TMPFILE;
+const int CLocalStorage_O_PATH = O_PATH;
+const int CLocalStorage_O_DIRECTORY = O_DIRECTORY;
+const int CLocalStorage_O_NOFOLLOW = O_NOFOLLOW;
+const int CLocalStorage_O_CLOEXEC = O_CLOEXEC;
+const int CLocalStorage_AT_EMPTY_PATH = AT_EMPTY_PATH;
+const int CLocalStorage_AT_SYMLINK_NOFOLLOW = AT_SYMLINK_NOFOLLOW;
+const int CLocalStorage_AT_REMOVEDIR = AT_REMOVEDIR;
+const unsigned int CLocalStorage_RENAME_NOREPLACE = RENAME_NOREPLACE;
+const unsigned int CLocalStorage_RENAME_EXCHANGE = RENAME_EXCHANGE;
+const unsigned int CLocalStorage_SPLICE_F_MOVE = SPLICE_F_MOVE;
+const unsigned int CLocalStorage_SPLICE_F_MORE = SPLICE_F_MORE;
+const int CLocalStorage_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
+const int CLocalStorage_POSIX_FADV_SEQUENTIAL = POSIX_FADV_SEQUENTIAL;
+const int CLocalStorage_POSIX_FADV_DONTNEED = POSIX_FADV_DONTNEED;
+const int CLocalStorage_F_GETPIPE_SZ = F_GETPIPE_SZ;
+const int CLocalStorage_F_SETPIPE_SZ = F_SETPIPE_SZ;
+const int CLocalStorage_MADV_SEQUENTIAL = MADV_SEQUENTIAL;
+
+int CLocalStorage_errno(void) { return errno; }
+void CLocalStorage_set_errno(int value) { errno = value; }
+
+int CLocalStorage_openat(int dirfd, const char *path, int flags, mode_t mode) {
+    return openat(dirfd, path, flags, mode);
+}
+
+int CLocalStorage_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+    struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+int CLocalStorage_close(int fd) { return close(fd); }
+
+ssize_t CLocalStorage_read(int fd, void *buffer, size_t count) { return read(fd, buffer, count); }
+
+ssize_t CLocalStorage_pread(int fd, void *buffer, size_t count, off_t offset) {
+    return pread(fd, buffer, count, offset);
+}
+
+ssize_t CLocalStorage_write(int fd, const void *buffer, size_t count) { return write(fd, buffer, count); }
+
+ssize_t CLocalStorage_pwrite(int fd, const void *buffer, size_t count, off_t offset) {
+    return pwrite(fd, buffer, count, offset);
+}
+
+off_t CLocalStorage_lseek(int fd, off_t offset, int whence) { return lseek(fd, offset, whence); }
+
+ssize_t CLocalStorage_copy_file_range(int fdIn, off_t *offsetIn, int fdOut, off_t *offsetOut,
+                                      size_t length, unsigned int flags) {
+    return copy_file_range(fdIn, offsetIn, fdOut, offsetOut, length, flags);
+}
+
+ssize_t CLocalStorage_sendfile(int outFD, int inFD, off_t *offset, size_t count) {
+    return sendfile(outFD, inFD, offset, count);
+}
+
+ssize_t CLocalStorage_splice(int fdIn, off_t *offsetIn, int fdOut, off_t *offsetOut,
+                             size_t length, unsigned int flags) {
+    return splice(fdIn, offsetIn, fdOut, offsetOut, length, flags);
+}
+
+int CLocalStorage_ficlone(int destFD, int srcFD) { return ioctl(destFD, FICLONE, srcFD); }
+
+int CLocalStorage_fallocate(int fd, int mode, off_t offset, off_t length) {
+    return fallocate(fd, mode, offset, length);
+}
+
+int CLocalStorage_fadvise(int fd, off_t offset, off_t length, int advice) {
+    return (int)syscall(SYS_fadvise64, fd, offset, length, advice);
+}
+
+int CLocalStorage_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+int CLocalStorage_fcntl_int(int fd, int command, int argument) { return fcntl(fd, command, argument); }
+
+int CLocalStorage_fsync(int fd) { return fsync(fd); }
+
+int CLocalStorage_fdatasync(int fd) { return fdatasync(fd); }
+
+int CLocalStorage_renameat(int oldDirFD, const char *oldPath, int newDirFD, const char *newPath) {
+    return renameat(oldDirFD, oldPath, newDirFD, newPath);
+}
+
+int CLocalStorage_renameat2(int oldDirFD, const char *oldPath, int newDirFD, const char *newPath,
+                            unsigned int flags) {
+    return renameat2(oldDirFD, oldPath, newDirFD, newPath, flags);
+}
+
+int CLocalStorage_linkat(int oldDirFD, const char *oldPath, int newDirFD, const char *newPath, int flags) {
+    return linkat(oldDirFD, oldPath, newDirFD, newPath, flags);
+}
+
+int CLocalStorage_unlinkat(int dirfd, const char *path, int flags) { return unlinkat(dirfd, path, flags); }
+
+int CLocalStorage_mkdirat(int dirfd, const char *path, mode_t mode) { return mkdirat(dirfd, path, mode); }
+
+int CLocalStorage_fstatat(int dirfd, const char *path, struct stat *buffer, int flags) {
+    return fstatat(dirfd, path, buffer, flags);
+}
+
+int CLocalStorage_fstat(int fd, struct stat *buffer) { return fstat(fd, buffer); }
+
+int CLocalStorage_fchmod(int fd, mode_t mode) { return fchmod(fd, mode); }
+
+ssize_t CLocalStorage_getdents64(int fd, void *buffer, size_t count) {
+    return syscall(SYS_getdents64, fd, buffer, count);
+}
+
+void *CLocalStorage_mmap(void *address, size_t length, int protection, int flags, int fd, off_t offset) {
+    return mmap(address, length, protection, flags, fd, offset);
+}
+
+int CLocalStorage_munmap(void *address, size_t length) { return munmap(address, length); }
+
+int CLocalStorage_madvise(void *address, size_t length, int advice) {
+    return madvise(address, length, advice);
+}
+
+void *CLocalStorage_MAP_FAILED(void) { return MAP_FAILED; }

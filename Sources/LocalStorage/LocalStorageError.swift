@@ -1,0 +1,158 @@
+import Glibc
+
+/// The one error type the public API throws.
+///
+/// It says what failed (`code`), during which public operation, in which syscall, with which
+/// errno, and on which path. Compare codes with `==`:
+///
+/// ```swift
+/// do { _ = try storage.downloadFile("model.bin", context: "models") }
+/// catch let error as LocalStorageError where error.code == .notFound { ... }
+/// ```
+public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, as a value that can grow new cases without breaking callers.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Kind: String, Hashable, Sendable {
+            case notFound, invalidName, unsafePath, notARegularFile, notADirectory
+            case permissionDenied, readOnlyFileSystem, noSpace, quotaExceeded, fileTooLarge
+            case ioError, durabilityUnknown, tooManyOpenFiles, alreadyExists, sourceUnreadable
+            case systemError
+        }
+
+        private let kind: Kind
+        private init(_ kind: Kind) { self.kind = kind }
+
+        /// The file or context does not exist.
+        public static let notFound = Code(.notFound)
+        /// A name or context is empty, `.`, `..`, contains `/` or NUL, is longer than NAME_MAX,
+        /// is absolute (contexts), or uses the reserved temp-file prefix (names). Raised before
+        /// any syscall.
+        public static let invalidName = Code(.invalidName)
+        /// A symlink, or a path that would resolve outside the root, was met and refused.
+        public static let unsafePath = Code(.unsafePath)
+        /// The name exists but is not a regular file (a directory, say).
+        public static let notARegularFile = Code(.notARegularFile)
+        /// A context component exists but is not a directory.
+        public static let notADirectory = Code(.notADirectory)
+        /// EACCES or EPERM.
+        public static let permissionDenied = Code(.permissionDenied)
+        /// EROFS.
+        public static let readOnlyFileSystem = Code(.readOnlyFileSystem)
+        /// ENOSPC: the file system is full.
+        public static let noSpace = Code(.noSpace)
+        /// EDQUOT: the user's disk quota is exhausted.
+        public static let quotaExceeded = Code(.quotaExceeded)
+        /// EFBIG: the file would exceed a size limit (RLIMIT_FSIZE or the file system's).
+        public static let fileTooLarge = Code(.fileTooLarge)
+        /// EIO: the device reported an I/O error.
+        public static let ioError = Code(.ioError)
+        /// The new content was renamed into place, but fsync of its directory failed: the file
+        /// is visible now, yet may not survive a power loss.
+        public static let durabilityUnknown = Code(.durabilityUnknown)
+        /// EMFILE or ENFILE.
+        public static let tooManyOpenFiles = Code(.tooManyOpenFiles)
+        /// The destination exists and the operation does not replace.
+        public static let alreadyExists = Code(.alreadyExists)
+        /// The caller's source (a FileHandle, a pipe) could not be read.
+        public static let sourceUnreadable = Code(.sourceUnreadable)
+        /// Any other errno; see `LocalStorageError.errno`.
+        public static let systemError = Code(.systemError)
+
+        public var description: String { kind.rawValue }
+    }
+
+    /// The public operation that failed.
+    public struct Operation: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        init(_ name: String) { self.name = name }
+
+        public static let initialize = Operation("init")
+        public static let upload = Operation("upload")
+        public static let download = Operation("download")
+        public static let open = Operation("open")
+        public static let exists = Operation("exists")
+        public static let list = Operation("list")
+        public static let delete = Operation("delete")
+        public static let move = Operation("move")
+        public static let export = Operation("export")
+
+        public var description: String { name }
+    }
+
+    /// What went wrong.
+    public var code: Code
+    /// The public operation that failed.
+    public var operation: Operation
+    /// The syscall that failed (its man-page name), or nil when none was made (invalid names).
+    public var syscall: String?
+    /// The errno the syscall returned, or nil when no syscall failed.
+    public var errno: CInt?
+    /// The absolute path concerned, when there is one.
+    public var path: String?
+    /// A human-readable explanation.
+    public var message: String
+
+    /// Creates an error; the engine builds these, callers mostly inspect them.
+    public init(
+        code: Code, operation: Operation, syscall: String? = nil, errno: CInt? = nil,
+        path: String? = nil, message: String
+    ) {
+        self.code = code
+        self.operation = operation
+        self.syscall = syscall
+        self.errno = errno
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String {
+        var text = "LocalStorageError.\(code) during \(operation)"
+        if let path { text += " on '\(path)'" }
+        if let syscall {
+            text += ": \(syscall) failed"
+            if let errno { text += " with \(Errno(rawValue: errno))" }
+        }
+        return text + ": " + message
+    }
+}
+
+extension LocalStorageError.Code {
+    /// The code a failing syscall's errno maps to.
+    init(mapping errno: Errno, from syscall: Syscall) {
+        switch errno.rawValue {
+        case ENOENT: self = .notFound
+        case EACCES, EPERM: self = .permissionDenied
+        case EROFS: self = .readOnlyFileSystem
+        case ENOSPC: self = .noSpace
+        case EDQUOT: self = .quotaExceeded
+        case EFBIG: self = .fileTooLarge
+        case EIO: self = .ioError
+        case EMFILE, ENFILE: self = .tooManyOpenFiles
+        case EEXIST: self = .alreadyExists
+        case ENAMETOOLONG: self = .invalidName
+        case ENOTDIR: self = .notADirectory
+        case EISDIR: self = .notARegularFile
+        // openat2 answers ELOOP for a symlink under RESOLVE_NO_SYMLINKS and EXDEV for an escape
+        // under RESOLVE_BENEATH; O_NOFOLLOW answers ELOOP.
+        case ELOOP: self = .unsafePath
+        case EXDEV where syscall == .openat2: self = .unsafePath
+        default: self = .systemError
+        }
+    }
+}
+
+extension LocalStorageError {
+    init(_ failure: SyscallError, operation: Operation, path: String?, message: String? = nil) {
+        self.init(
+            code: Code(mapping: failure.errno, from: failure.syscall), operation: operation,
+            syscall: failure.syscall.rawValue, errno: failure.errno.rawValue, path: path,
+            message: message ?? "\(failure.syscall.rawValue) failed with \(failure.errno)")
+    }
+
+    init(invalid problem: NameProblem, what: String, value: String, operation: Operation) {
+        let shown = value.utf8.count > 80 ? String(value.prefix(80)) + "…" : value
+        self.init(
+            code: .invalidName, operation: operation,
+            message: "\(what) '\(shown)' \(problem.explanation)")
+    }
+}
