@@ -134,7 +134,8 @@ open class LocalStorage: BaseStorage, @unchecked Sendable {
                         system_fstatat(engine.rootFD, target.name, &status, AT_SYMLINK_NOFOLLOW)
                     }
                 } else {
-                    let fd = try engine.openBeneath(target.path, flags: CLocalStorage_O_PATH)
+                    // O_PATH|O_NOFOLLOW opens a trailing symlink itself (not a file) instead of failing.
+                    let fd = try engine.openBeneath(target.path, flags: CLocalStorage_O_PATH | O_NOFOLLOW)
                     defer { closeDescriptor(fd) }
                     status = try fileStatus(fd)
                 }
@@ -244,7 +245,7 @@ extension LocalStorage {
     /// Opens a stored regular file for reading. O_NONBLOCK so that a FIFO planted under the
     /// name cannot block the open; it has no effect on regular files.
     func openStored(_ target: Target, _ operation: LocalStorageError.Operation) throws -> StoredFile {
-        let fd = try engine.openBeneath(target.path, flags: O_RDONLY | O_NONBLOCK)
+        let fd = try engine.openBeneath(target.path, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
         let status: stat
         do { status = try fileStatus(fd) } catch { closeDescriptor(fd); throw error }
         guard status.isRegularFile else {

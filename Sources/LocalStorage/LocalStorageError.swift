@@ -110,7 +110,7 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
         if let path { text += " on '\(path)'" }
         if let syscall {
             text += ": \(syscall) failed"
-            if let errno { text += " with \(Errno(rawValue: errno))" }
+            if let errno { text += " with \(Errno(rawValue: errno).name)" }
         }
         return text + ": " + message
     }
@@ -131,6 +131,8 @@ extension LocalStorageError.Code {
         case EEXIST: self = .alreadyExists
         case ENAMETOOLONG: self = .invalidName
         case ENOTDIR: self = .notADirectory
+        // The engine's own descriptors are never bad: EBADF is about the caller's source handle.
+        case EBADF: self = .sourceUnreadable
         case EISDIR: self = .notARegularFile
         // openat2 answers ELOOP for a symlink under RESOLVE_NO_SYMLINKS and EXDEV for an escape
         // under RESOLVE_BENEATH; O_NOFOLLOW answers ELOOP.
@@ -146,7 +148,7 @@ extension LocalStorageError {
         self.init(
             code: Code(mapping: failure.errno, from: failure.syscall), operation: operation,
             syscall: failure.syscall.rawValue, errno: failure.errno.rawValue, path: path,
-            message: message ?? "\(failure.syscall.rawValue) failed with \(failure.errno)")
+            message: message ?? failure.errno.explanation)
     }
 
     init(invalid problem: NameProblem, what: String, value: String, operation: Operation) {

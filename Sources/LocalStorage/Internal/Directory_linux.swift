@@ -19,16 +19,13 @@ private let directoryFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC
 
 extension Engine {
     /// Opens `components` (a validated relative path) beneath the root with `flags`.
-    /// openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel has it; otherwise a
-    /// walk of one O_NOFOLLOW openat per component (safe because `..` never passes validation).
+    /// openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel has it (a symlink
+    /// anywhere on the path gives ELOOP); otherwise a walk of one O_NOFOLLOW openat per
+    /// component, safe because `..` never passes validation.
     func openBeneath(_ components: [Substring], flags: CInt, mode: mode_t = 0) throws(SyscallError) -> CInt {
-        let flags = flags | O_CLOEXEC | O_NOFOLLOW
-        if components.count == 1 {
-            // One validated component relative to the root: O_NOFOLLOW alone keeps it inside.
-            return try retryingInterrupts(.openat) { system_openat(rootFD, String(components[0]), flags, mode) }
-        }
+        let flags = flags | O_CLOEXEC
         if !support.isRefused(.openat2) {
-            let path = components.joined(separator: "/")
+            let path = components.count == 1 ? String(components[0]) : components.joined(separator: "/")
             var busy = 0
             while true {
                 let fd = system_openat2(rootFD, path, flags, mode, resolveBeneath)
@@ -52,14 +49,28 @@ extension Engine {
         var current = DirectoryHandle(fd: rootFD, owned: false)
         defer { current.close() }
         for component in components.dropLast() {
-            let fd = try retryingInterrupts(.openat) {
-                system_openat(current.fd, String(component), directoryFlags | O_NOFOLLOW, 0)
-            }
+            let fd = try openDirectoryComponent(current.fd, String(component))
             current.close()
             current = DirectoryHandle(fd: fd, owned: true)
         }
         let last = String(components[components.count - 1])
-        return try retryingInterrupts(.openat) { system_openat(current.fd, last, flags, mode) }
+        if flags & O_DIRECTORY != 0 { return try openDirectoryComponent(current.fd, last) }
+        return try retryingInterrupts(.openat) { system_openat(current.fd, last, flags | O_NOFOLLOW, mode) }
+    }
+
+    /// Opens one directory component without following a symlink. O_DIRECTORY|O_NOFOLLOW on a
+    /// symlink answers ENOTDIR; that case is reported as ELOOP, like openat2 does, so a planted
+    /// link reads as an unsafe path rather than a misplaced file.
+    private func openDirectoryComponent(_ parent: CInt, _ name: String) throws(SyscallError) -> CInt {
+        do {
+            return try retryingInterrupts(.openat) { system_openat(parent, name, directoryFlags | O_NOFOLLOW, 0) }
+        } catch where error.errno == .notDirectory {
+            var status = stat()
+            if system_fstatat(parent, name, &status, AT_SYMLINK_NOFOLLOW) == 0 && (status.st_mode & S_IFMT) == S_IFLNK {
+                throw SyscallError(syscall: .openat, errno: .tooManySymbolicLinks)
+            }
+            throw error
+        }
     }
 
     /// The directory of a context; `[]` is the root itself. With `create`, missing directories
@@ -101,9 +112,7 @@ extension Engine {
             if created && durability == .fullSync {
                 _ = try retryingInterrupts(.fsync) { system_fsync(current.fd) }
             }
-            let fd = try retryingInterrupts(.openat) {
-                system_openat(current.fd, name, directoryFlags | O_NOFOLLOW, 0)
-            }
+            let fd = try openDirectoryComponent(current.fd, name)
             current.close()
             current = DirectoryHandle(fd: fd, owned: true)
         }

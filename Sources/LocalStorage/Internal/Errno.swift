@@ -39,10 +39,10 @@ struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         return "errno \(rawValue)"
     }
 
-    var description: String {
-        let text = strerror(rawValue).map { String(cString: $0) } ?? "unknown error"
-        return "\(name) (\(text))"
-    }
+    /// strerror's text, e.g. "No space left on device".
+    var explanation: String { strerror(rawValue).map { String(cString: $0) } ?? "unknown error" }
+
+    var description: String { "\(name) (\(explanation))" }
 
     private static let names: [CInt: String] = [
         EPERM: "EPERM", ENOENT: "ENOENT", EINTR: "EINTR", EIO: "EIO", EBADF: "EBADF",

@@ -60,6 +60,7 @@ final class FaultInjector: Sendable {
     }
 
     /// Runs `body` with this injector installed for the current task.
+    @discardableResult
     func run<R>(_ body: () throws -> R) rethrows -> R {
         try FaultInjector.$current.withValue(self) { try body() }
     }
