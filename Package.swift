@@ -30,9 +30,15 @@ let package = Package(
             ],
             path: "Benchmarks/StorageBench"
         ),
+        // Child processes for tests: peak-memory measurement and the crash harness.
+        .executableTarget(
+            name: "StorageTestHelper",
+            dependencies: ["LocalStorage"],
+            path: "Tests/StorageTestHelper"
+        ),
         .testTarget(
             name: "LocalStorageTests",
-            dependencies: ["LocalStorage", "CLocalStorage"],
+            dependencies: ["LocalStorage", "CLocalStorage", "StorageTestHelper"],
             swiftSettings: [.define("ENABLE_MOCKING", .when(configuration: .debug))]
         ),
     ]

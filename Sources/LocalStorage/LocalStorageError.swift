@@ -16,6 +16,7 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
             case notFound, invalidName, unsafePath, notARegularFile, notADirectory
             case permissionDenied, readOnlyFileSystem, noSpace, quotaExceeded, fileTooLarge
             case ioError, durabilityUnknown, tooManyOpenFiles, alreadyExists, sourceUnreadable
+            case destinationUnwritable, closed
             case systemError
         }
 
@@ -55,6 +56,11 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
         public static let alreadyExists = Code(.alreadyExists)
         /// The caller's source (a FileHandle, a pipe) could not be read.
         public static let sourceUnreadable = Code(.sourceUnreadable)
+        /// The caller's destination (a FileHandle, a pipe whose reader went away) cannot be
+        /// written.
+        public static let destinationUnwritable = Code(.destinationUnwritable)
+        /// A writer or reader was used after its scope ended.
+        public static let closed = Code(.closed)
         /// Any other errno; see `LocalStorageError.errno`.
         public static let systemError = Code(.systemError)
 

@@ -46,6 +46,14 @@ extension Engine {
                 kernelPaths = dst.isPipe ? [.splice, .sendfile] : [.sendfile]
             } else if src.isPipe && (dst.isRegularFile || dst.isPipe || dst.isSocket) {
                 kernelPaths = [.splice]
+            } else if src.isSocket && dst.isRegularFile
+                && !support.isRefused(.splice, source: source.device, destination: destination.device)
+            {
+                // splice needs a pipe on one side: socket -> pipe -> file, still no user-space copy.
+                let outcome = try spliceThroughPipe(from: source.fd, to: destination.fd)
+                moved += outcome.moved
+                guard let refusal = outcome.refusal else { return (moved, moved == 0 ? .empty : .splice) }
+                support.noteRefusal(.splice, errno: refusal, source: source.device, destination: destination.device)
             }
             for feature in kernelPaths
             where !support.isRefused(feature, source: source.device, destination: destination.device) {
@@ -109,6 +117,65 @@ extension Engine {
                 return (moved, errno)
             }
             throw SyscallError(syscall: syscall, errno: errno)
+        }
+    }
+
+    /// socket -> pipe -> destination with splice. Each batch the kernel puts in the pipe is
+    /// drained before the next, so a refusal leaves nothing behind in it.
+    private func spliceThroughPipe(from source: CInt, to destination: CInt) throws(SyscallError) -> (moved: Int, refusal: Errno?) {
+        var ends: (CInt, CInt) = (-1, -1)
+        _ = try withUnsafeMutablePointer(to: &ends) { pointer throws(SyscallError) in
+            try pointer.withMemoryRebound(to: CInt.self, capacity: 2) { fds throws(SyscallError) in
+                try retryingInterrupts(.pipe2) { system_pipe2(fds, O_CLOEXEC) }
+            }
+        }
+        let (readEnd, writeEnd) = ends
+        defer {
+            closeDescriptor(readEnd)
+            closeDescriptor(writeEnd)
+        }
+        // A bigger pipe means fewer round trips; the default (64 KiB) still works if refused.
+        _ = system_fcntl(writeEnd, CLocalStorage_F_SETPIPE_SZ, CInt(bufferedChunk))
+        let capacity = max(Int(system_fcntl(writeEnd, CLocalStorage_F_GETPIPE_SZ, 0)), 4096)
+        let flags = CLocalStorage_SPLICE_F_MOVE | CLocalStorage_SPLICE_F_MORE
+        var moved = 0
+        while true {
+            let batch = system_splice(source, writeEnd, capacity, flags)
+            if batch == 0 { return (moved, nil) }
+            if batch < 0 {
+                let errno = Errno.current
+                if errno == .interrupted { continue }
+                if errno.meansUnsupported { return (moved, errno) }
+                throw SyscallError(syscall: .splice, errno: errno)
+            }
+            var left = batch
+            while left > 0 {
+                let out = system_splice(readEnd, destination, left, flags)
+                if out > 0 { left -= out; continue }
+                let errno = out == 0 ? Errno.ioError : Errno.current
+                if errno == .interrupted { continue }
+                if errno.meansUnsupported {
+                    // The destination refuses splice: hand what is in the pipe over by copy.
+                    try drain(readEnd, count: left, into: destination)
+                    return (moved + batch, errno)
+                }
+                throw SyscallError(syscall: .splice, errno: errno)
+            }
+            moved += batch
+        }
+    }
+
+    /// Copies exactly `count` bytes from a pipe to `destination` through a small buffer.
+    private func drain(_ pipe: CInt, count: Int, into destination: CInt) throws(SyscallError) {
+        let size = min(count, bufferedChunk)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        defer { buffer.deallocate() }
+        var left = count
+        while left > 0 {
+            let got = try retryingInterrupts(.read) { system_read(pipe, buffer, min(left, size)) }
+            if got == 0 { throw SyscallError(syscall: .read, errno: .ioError) }
+            try writeAll(destination, buffer, got)
+            left -= got
         }
     }
 

@@ -28,6 +28,7 @@ final class FaultInjector: Sendable {
     private struct State {
         var rules: [Rule]
         var counts: [Syscall: Int] = [:]
+        var bytes: [Syscall: Int] = [:]
         var injected = 0
     }
 
@@ -40,6 +41,14 @@ final class FaultInjector: Sendable {
 
     /// How many times `syscall` was called while this injector was installed.
     func calls(to syscall: Syscall) -> Int { state.withLock { $0.counts[syscall, default: 0] } }
+
+    /// How many bytes the transfer calls to `syscall` really moved.
+    func bytesMoved(by syscall: Syscall) -> Int { state.withLock { $0.bytes[syscall, default: 0] } }
+
+    func record(_ syscall: Syscall, moved: Int) {
+        guard moved > 0 else { return }
+        state.withLock { $0.bytes[syscall, default: 0] += moved }
+    }
 
     /// How many faults were injected.
     var injectedCount: Int { state.withLock { $0.injected } }
@@ -74,6 +83,12 @@ func mockFailure(_ syscall: Syscall) -> Int? {
     }
     CLocalStorage_set_errno(code)
     return -1
+}
+
+/// After a real transfer call: adds the bytes it moved to the installed injector's account.
+@inline(__always)
+func mockRecord(_ syscall: Syscall, _ result: Int) {
+    FaultInjector.current?.record(syscall, moved: result)
 }
 
 /// For transfer calls: -1 with errno set for an injected failure, or `count` lowered for an

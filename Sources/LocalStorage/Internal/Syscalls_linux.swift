@@ -51,8 +51,12 @@ func system_read(_ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -
     #if ENABLE_MOCKING
     var count = count
     if let injected = mockAction(.read, count: &count) { return injected }
-    #endif
+    let result = CLocalStorage_read(fd, buffer, count)
+    mockRecord(.read, result)
+    return result
+    #else
     return CLocalStorage_read(fd, buffer, count)
+    #endif
 }
 
 @inline(__always)
@@ -60,8 +64,12 @@ func system_pread(_ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int, 
     #if ENABLE_MOCKING
     var count = count
     if let injected = mockAction(.pread, count: &count) { return injected }
-    #endif
+    let result = CLocalStorage_pread(fd, buffer, count, offset)
+    mockRecord(.pread, result)
+    return result
+    #else
     return CLocalStorage_pread(fd, buffer, count, offset)
+    #endif
 }
 
 @inline(__always)
@@ -69,8 +77,12 @@ func system_write(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int 
     #if ENABLE_MOCKING
     var count = count
     if let injected = mockAction(.write, count: &count) { return injected }
-    #endif
+    let result = CLocalStorage_write(fd, buffer, count)
+    mockRecord(.write, result)
+    return result
+    #else
     return CLocalStorage_write(fd, buffer, count)
+    #endif
 }
 
 @inline(__always)
@@ -78,8 +90,12 @@ func system_pwrite(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int, _ offs
     #if ENABLE_MOCKING
     var count = count
     if let injected = mockAction(.pwrite, count: &count) { return injected }
-    #endif
+    let result = CLocalStorage_pwrite(fd, buffer, count, offset)
+    mockRecord(.pwrite, result)
+    return result
+    #else
     return CLocalStorage_pwrite(fd, buffer, count, offset)
+    #endif
 }
 
 @inline(__always)
@@ -95,8 +111,12 @@ func system_copy_file_range(_ fdIn: CInt, _ fdOut: CInt, _ count: Int) -> Int {
     #if ENABLE_MOCKING
     var count = count
     if let injected = mockAction(.copyFileRange, count: &count) { return injected }
-    #endif
+    let result = CLocalStorage_copy_file_range(fdIn, nil, fdOut, nil, count, 0)
+    mockRecord(.copyFileRange, result)
+    return result
+    #else
     return CLocalStorage_copy_file_range(fdIn, nil, fdOut, nil, count, 0)
+    #endif
 }
 
 @inline(__always)
@@ -104,8 +124,12 @@ func system_sendfile(_ outFD: CInt, _ inFD: CInt, _ count: Int) -> Int {
     #if ENABLE_MOCKING
     var count = count
     if let injected = mockAction(.sendfile, count: &count) { return injected }
-    #endif
+    let result = CLocalStorage_sendfile(outFD, inFD, nil, count)
+    mockRecord(.sendfile, result)
+    return result
+    #else
     return CLocalStorage_sendfile(outFD, inFD, nil, count)
+    #endif
 }
 
 @inline(__always)
@@ -113,8 +137,12 @@ func system_splice(_ fdIn: CInt, _ fdOut: CInt, _ count: Int, _ flags: CUnsigned
     #if ENABLE_MOCKING
     var count = count
     if let injected = mockAction(.splice, count: &count) { return injected }
-    #endif
+    let result = CLocalStorage_splice(fdIn, nil, fdOut, nil, count, flags)
+    mockRecord(.splice, result)
+    return result
+    #else
     return CLocalStorage_splice(fdIn, nil, fdOut, nil, count, flags)
+    #endif
 }
 
 @inline(__always)

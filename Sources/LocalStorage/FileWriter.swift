@@ -1,0 +1,82 @@
+import Foundation
+import Glibc
+
+/// Writes one file's content in chunks, for producers that generate data piece by piece.
+///
+/// Get one from `LocalStorage.withFileWriter(fileName:context:_:)`; it is valid only inside that
+/// closure. Small writes are gathered in a 256 KiB buffer; large ones go straight to the kernel.
+/// Nothing is visible under the name until the closure returns, and then all of it at once.
+public final class FileWriter {
+    private let fd: CInt
+    private let buffer: UnsafeMutableRawPointer
+    private var buffered = 0
+    private var isOpen = true
+    private let describe: (SyscallError) -> LocalStorageError
+
+    /// Bytes accepted so far.
+    public private(set) var bytesWritten = 0
+
+    static let bufferCapacity = 256 * 1024
+
+    init(fd: CInt, describe: @escaping (SyscallError) -> LocalStorageError) {
+        self.fd = fd
+        self.describe = describe
+        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: FileWriter.bufferCapacity, alignment: 16)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Appends raw bytes.
+    /// - Throws: `LocalStorageError` (`.noSpace`, `.ioError`, ...), or `.closed` if the writer's
+    ///   scope has ended.
+    public func write(contentsOf bytes: UnsafeRawBufferPointer) throws {
+        guard isOpen else {
+            throw LocalStorageError(code: .closed, operation: .upload, message: "the FileWriter was used after its closure returned")
+        }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        do {
+            if buffered + bytes.count <= FileWriter.bufferCapacity {
+                buffer.advanced(by: buffered).copyMemory(from: base, byteCount: bytes.count)
+                buffered += bytes.count
+            } else {
+                try flushBuffer()
+                if bytes.count >= FileWriter.bufferCapacity {
+                    try writeAll(fd, base, bytes.count)
+                } else {
+                    buffer.copyMemory(from: base, byteCount: bytes.count)
+                    buffered = bytes.count
+                }
+            }
+        } catch {
+            throw describe(error)
+        }
+        bytesWritten += bytes.count
+    }
+
+    /// Appends the bytes of `data`.
+    public func write(_ data: Data) throws { try data.withUnsafeBytes { try write(contentsOf: $0) } }
+
+    /// Appends `bytes`.
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write(contentsOf: $0) } }
+
+    /// Appends the UTF-8 bytes of `string`.
+    public func write(_ string: String) throws {
+        var string = string
+        try string.withUTF8 { try write(contentsOf: UnsafeRawBufferPointer($0)) }
+    }
+
+    private func flushBuffer() throws(SyscallError) {
+        guard buffered > 0 else { return }
+        try writeAll(fd, buffer, buffered)
+        buffered = 0
+    }
+
+    /// Called by `withFileWriter` when the closure returns: pushes out the buffer and closes the
+    /// writer to further use.
+    func finish() throws(SyscallError) {
+        defer { isOpen = false }
+        try flushBuffer()
+    }
+
+    func invalidate() { isOpen = false }
+}

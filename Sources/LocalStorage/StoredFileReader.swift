@@ -1,0 +1,92 @@
+internal import CLocalStorage
+import Foundation
+import Glibc
+
+/// Reads one stored file in chunks over one open descriptor, with sequential read-ahead advice
+/// to the kernel. Memory stays at one chunk whatever the file's size.
+///
+/// Get one from `LocalStorage.openReader(_:context:chunkSize:)`. It reads the version that was
+/// stored when it was opened, even if the name is replaced meanwhile, and closes its descriptor
+/// when released. Iterate it with `for try await chunk in reader`, or synchronously with
+/// `makeChunkIterator()` / `forEachChunk(_:)`. Iterators are independent (each reads with
+/// pread at its own offset), so one reader may be shared across tasks.
+public final class StoredFileReader: AsyncSequence, Sendable {
+    public typealias Element = Data
+
+    private let fd: CInt
+    /// The size of the version being read.
+    public let size: Int
+    /// The size of each chunk but the last.
+    public let chunkSize: Int
+    private let path: String
+
+    init(fd: CInt, size: Int, chunkSize: Int, path: String) {
+        self.fd = fd
+        self.size = size
+        self.chunkSize = chunkSize
+        self.path = path
+        _ = system_fadvise(fd, 0, 0, CLocalStorage_POSIX_FADV_SEQUENTIAL)
+    }
+
+    deinit { closeDescriptor(fd) }
+
+    /// Up to `count` bytes at `offset` (fewer only at the end of the file).
+    public func read(upToCount count: Int, at offset: Int) throws -> Data {
+        let count = Swift.max(0, Swift.min(count, size - offset))
+        if count == 0 { return Data() }
+        guard let buffer = malloc(count) else {
+            throw LocalStorageError(code: .systemError, operation: .download, errno: ENOMEM, path: path, message: "out of memory")
+        }
+        var filled = 0
+        do throws(SyscallError) {
+            while filled < count {
+                let got = try retryingInterrupts(.pread) {
+                    system_pread(fd, buffer + filled, count - filled, off_t(offset + filled))
+                }
+                if got == 0 { break }
+                filled += got
+            }
+        } catch {
+            free(buffer)
+            throw LocalStorageError(error, operation: .download, path: path)
+        }
+        if filled == 0 {
+            free(buffer)
+            return Data()
+        }
+        return Data(bytesNoCopy: buffer, count: filled, deallocator: .free)
+    }
+
+    /// Calls `body` with each chunk in order.
+    public func forEachChunk(_ body: (Data) throws -> Void) throws {
+        var iterator = makeChunkIterator()
+        while let chunk = try iterator.next() { try body(chunk) }
+    }
+
+    /// A synchronous iterator over the chunks.
+    public func makeChunkIterator() -> ChunkIterator { ChunkIterator(reader: self) }
+
+    /// An asynchronous iterator over the chunks (reads are synchronous pread calls).
+    public func makeAsyncIterator() -> ChunkIterator { ChunkIterator(reader: self) }
+
+    /// Iterates the chunks of a `StoredFileReader`, synchronously (`next()`) or in a
+    /// `for try await` loop.
+    public struct ChunkIterator: AsyncIteratorProtocol {
+        let reader: StoredFileReader
+        var offset = 0
+
+        /// The next chunk, or nil at the end of the file.
+        public mutating func next() throws -> Data? { try advance() }
+
+        /// The next chunk, or nil at the end of the file.
+        public mutating func next() async throws -> Data? { try advance() }
+
+        private mutating func advance() throws -> Data? {
+            guard offset < reader.size else { return nil }
+            let chunk = try reader.read(upToCount: reader.chunkSize, at: offset)
+            if chunk.isEmpty { return nil }
+            offset += chunk.count
+            return chunk
+        }
+    }
+}
