@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -90,6 +91,8 @@ int CLocalStorage_fadvise(int fd, off_t offset, off_t length, int advice) {
 int CLocalStorage_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
 int CLocalStorage_fcntl_int(int fd, int command, int argument) { return fcntl(fd, command, argument); }
+
+int CLocalStorage_flock(int fd, int operation) { return flock(fd, operation); }
 
 int CLocalStorage_fsync(int fd) { return fsync(fd); }
 

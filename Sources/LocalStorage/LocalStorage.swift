@@ -32,16 +32,38 @@ open class LocalStorage: BaseStorage, @unchecked Sendable {
     ///   - durability: What each upload waits for; see `Durability`. Default `.fullSync`.
     ///   - fileMode: Permission bits of stored files. Default: 0644 minus the process umask.
     ///     Files in progress are 0600 until complete.
+    ///   - removeOrphanedTempFiles: Remove temp files that writers killed mid-upload left
+    ///     behind, anywhere under the root (see `removeOrphanedTempFiles()`). Default true.
     /// - Throws: `LocalStorageError` with operation `.initialize` if the root cannot be created
     ///   or opened.
-    public init(storagePath: String = "cache", durability: Durability = .fullSync, fileMode: UInt32? = nil) throws {
+    public init(
+        storagePath: String = "cache", durability: Durability = .fullSync, fileMode: UInt32? = nil,
+        removeOrphanedTempFiles: Bool = true
+    ) throws {
         let root = try LocalStorage.absolutePath(storagePath)
         do {
             engine = try Engine(
                 rootPath: root, durability: durability,
                 fileMode: fileMode.map { mode_t($0 & 0o7777) } ?? (0o644 & ~currentUmask()))
+            if removeOrphanedTempFiles { _ = try engine.removeOrphanedTempFiles() }
         } catch {
             throw LocalStorageError(error, operation: .initialize, path: root)
+        }
+    }
+
+    /// Removes the temp files of uploads whose process died (SIGKILL, power loss) anywhere
+    /// under the root, and returns how many it removed.
+    ///
+    /// Safe while other threads and processes upload: a live writer holds a lock on its temp
+    /// file, and cleanup removes only files whose lock it can take at once. (An empty temp file
+    /// younger than two seconds is also left alone: its writer may not have locked it yet.)
+    /// Only names with the reserved `.ls-tmp-` prefix are touched; symlinks are not followed.
+    @discardableResult
+    public func removeOrphanedTempFiles() throws -> Int {
+        do {
+            return try engine.removeOrphanedTempFiles()
+        } catch {
+            throw LocalStorageError(error, operation: .initialize, path: engine.rootPath)
         }
     }
 
@@ -225,10 +247,10 @@ extension LocalStorage {
             throw LocalStorageError(failure, operation: operation, path: engine.absolutePath(relativePath()))
         } catch let failure as DirectorySyncFailed {
             throw LocalStorageError(
-                code: .durabilityUnknown, operation: operation, syscall: Syscall.fsync.rawValue,
+                code: .durabilityUnknown, operation: operation, syscall: failure.failure.syscall.rawValue,
                 errno: failure.failure.errno.rawValue, path: engine.absolutePath(relativePath()),
-                message: "the change is visible, but fsync of its directory failed with \(failure.failure.errno): "
-                    + "it may not survive a crash")
+                message: "the change is visible, but \(failure.failure.syscall.rawValue) after it failed with "
+                    + "\(failure.failure.errno): it may not survive a crash")
         }
     }
 
@@ -314,40 +336,19 @@ extension LocalStorage {
         return try engine.transfer(from: source, to: destination, direct: direct)
     }
 
-    /// The regular files in an open directory, read with getdents64 (DT_UNKNOWN falls back to
-    /// fstatat), minus temp files and names that are not valid UTF-8.
+    /// The regular files in an open directory (DT_UNKNOWN falls back to fstatat), minus temp
+    /// files and names that are not valid UTF-8.
     private func listRegularFiles(_ fd: CInt) throws(SyscallError) -> [String] {
-        let capacity = 64 * 1024
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
-        defer { buffer.deallocate() }
         var names: [String] = []
-        while true {
-            let filled = try retryingInterrupts(.getdents64) { system_getdents64(fd, buffer, capacity) }
-            if filled == 0 { return names }
-            var offset = 0
-            while offset < filled {
-                // struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, char d_name[]
-                let record = buffer + offset
-                let length = Int(record.loadUnaligned(fromByteOffset: 16, as: UInt16.self))
-                let type = record.load(fromByteOffset: 18, as: UInt8.self)
-                let namePointer = (record + 19).assumingMemoryBound(to: CChar.self)
-                offset += length
-                guard namePointer[0] != UInt8(ascii: ".") || !isReservedOrDot(namePointer) else { continue }
-                var regular = type == UInt8(DT_REG)
-                if type == UInt8(DT_UNKNOWN) {
-                    var status = stat()
-                    if system_fstatat(fd, namePointer, &status, AT_SYMLINK_NOFOLLOW) == 0 {
-                        regular = status.isRegularFile
-                    }
-                }
-                if regular, let name = String(validatingCString: namePointer) { names.append(name) }
+        try engine.forEachEntry(in: fd) { name, type in
+            var regular = type == UInt8(DT_REG)
+            if type == UInt8(DT_UNKNOWN) {
+                var status = stat()
+                regular = system_fstatat(fd, name, &status, AT_SYMLINK_NOFOLLOW) == 0 && status.isRegularFile
             }
+            if regular && !name.hasPrefix(reservedTempPrefix) { names.append(name) }
         }
-    }
-
-    private func isReservedOrDot(_ name: UnsafePointer<CChar>) -> Bool {
-        if name[1] == 0 || (name[1] == UInt8(ascii: ".") && name[2] == 0) { return true }
-        return reservedTempPrefix.withCString { strncmp(name, $0, strlen($0)) == 0 }
+        return names
     }
 
     /// The absolute, lexically normalized form of a root path.

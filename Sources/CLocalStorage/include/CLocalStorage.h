@@ -69,6 +69,8 @@ int CLocalStorage_fadvise(int fd, off_t offset, off_t length, int advice);
 int CLocalStorage_pipe2(int fds[2], int flags);
 int CLocalStorage_fcntl_int(int fd, int command, int argument);
 
+int CLocalStorage_flock(int fd, int operation);
+
 // MARK: Durability
 int CLocalStorage_fsync(int fd);
 int CLocalStorage_fdatasync(int fd);

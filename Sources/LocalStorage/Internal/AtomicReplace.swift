@@ -1,8 +1,8 @@
 internal import CLocalStorage
 import Glibc
 
-/// The rename succeeded but fsync of the directory failed: the new content is visible, its
-/// durability unknown. Mapped to `LocalStorageError.Code.durabilityUnknown`.
+/// The rename succeeded but what followed (fsync of the directory, closing the file) failed: the
+/// new content is visible, its durability unknown. Mapped to `LocalStorageError.Code.durabilityUnknown`.
 struct DirectorySyncFailed: Error {
     var failure: SyscallError
 }
@@ -35,10 +35,13 @@ extension Engine {
             if durability >= .fileSync {
                 _ = try retryingInterrupts(.fsync) { system_fsync(temp.fd) }
             }
-            open = false
-            // A close error on a just-written file can be a delayed write error: do not commit.
-            if let failure = closeDescriptor(temp.fd) { throw failure }
+            // Renamed while still open, so the temp file's lock is held for as long as it has a
+            // temp name: orphan cleanup never mistakes it for a dead writer's.
             _ = try retryingInterrupts(.renameat) { system_renameat(directory, temp.name, directory, name) }
+            open = false
+            // A close error here (a delayed write error on some file systems) comes after the
+            // new content became visible: report it as such.
+            if let failure = closeDescriptor(temp.fd) { throw DirectorySyncFailed(failure: failure) }
             if durability == .fullSync {
                 do {
                     _ = try retryingInterrupts(.fsync) { system_fsync(directory) }
@@ -50,20 +53,32 @@ extension Engine {
         } catch let error as DirectorySyncFailed {
             throw error
         } catch {
-            if open { closeDescriptor(temp.fd) }
-            _ = system_unlinkat(directory, temp.name, 0)
+            if open {
+                _ = system_unlinkat(directory, temp.name, 0)
+                closeDescriptor(temp.fd)
+            }
             throw error
         }
     }
 
     /// Creates a temp file with a fresh random reserved name, retrying the (astronomically
-    /// unlikely) collision.
+    /// unlikely) collision, and locks it (flock, released by the kernel if this process dies)
+    /// to tell orphan cleanup that a live writer owns it.
     func createTempFile(in directory: CInt) throws(SyscallError) -> TempFile {
         var attempts = 0
         while true {
             let name = makeTempName()
             let fd = system_openat(directory, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd >= 0 { return TempFile(fd: fd, name: name, directory: directory) }
+            if fd >= 0 {
+                do {
+                    _ = try retryingInterrupts(.flock) { system_flock(fd, LOCK_EX) }
+                } catch {
+                    _ = system_unlinkat(directory, name, 0)
+                    closeDescriptor(fd)
+                    throw error
+                }
+                return TempFile(fd: fd, name: name, directory: directory)
+            }
             let errno = Errno.current
             attempts += 1
             if (errno == .fileExists || errno == .interrupted) && attempts < 16 { continue }
@@ -94,6 +109,9 @@ let preallocationThreshold = 1 << 20
 
 /// `.ls-tmp-` followed by 16 hex digits from the system's CSPRNG.
 func makeTempName() -> String {
+    #if ENABLE_MOCKING
+    if let forced = FaultInjector.current?.takeTempName() { return forced }
+    #endif
     var generator = SystemRandomNumberGenerator()
     var value = generator.next() as UInt64
     let digits = Array("0123456789abcdef".utf8)

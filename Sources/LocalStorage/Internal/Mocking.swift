@@ -30,11 +30,21 @@ final class FaultInjector: Sendable {
         var counts: [Syscall: Int] = [:]
         var bytes: [Syscall: Int] = [:]
         var injected = 0
+        var tempNames: [String] = []
     }
 
     private let state: Mutex<State>
 
-    init(_ rules: [Rule] = []) { state = Mutex(State(rules: rules)) }
+    /// - Parameter tempNames: names the engine takes for its next temp files, in order, before
+    ///   it goes back to random ones (so a test can plant something at a would-be temp name).
+    init(_ rules: [Rule] = [], tempNames: [String] = []) {
+        state = Mutex(State(rules: rules, tempNames: tempNames))
+    }
+
+    /// The next forced temp name, if any are left.
+    func takeTempName() -> String? {
+        state.withLock { $0.tempNames.isEmpty ? nil : $0.tempNames.removeFirst() }
+    }
 
     /// The task's injector, if a test installed one.
     @TaskLocal static var current: FaultInjector?

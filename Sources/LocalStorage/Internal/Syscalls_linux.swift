@@ -6,7 +6,7 @@ import Glibc
 enum Syscall: String, Sendable, CaseIterable {
     case openat, openat2, close, read, pread, write, pwrite, lseek
     case copyFileRange = "copy_file_range"
-    case sendfile, splice, ficlone, fallocate, fadvise, pipe2, fcntl
+    case sendfile, splice, ficlone, fallocate, fadvise, pipe2, fcntl, flock
     case fsync, fdatasync, renameat, renameat2, linkat, unlinkat, mkdirat, fstatat, fstat, fchmod
     case getdents64, mmap, munmap
 }
@@ -183,6 +183,14 @@ func system_fcntl(_ fd: CInt, _ command: CInt, _ argument: CInt) -> CInt {
     if let injected = mockFailure(.fcntl) { return CInt(injected) }
     #endif
     return CLocalStorage_fcntl_int(fd, command, argument)
+}
+
+@inline(__always)
+func system_flock(_ fd: CInt, _ operation: CInt) -> CInt {
+    #if ENABLE_MOCKING
+    if let injected = mockFailure(.flock) { return CInt(injected) }
+    #endif
+    return CLocalStorage_flock(fd, operation)
 }
 
 @inline(__always)
