@@ -30,15 +30,20 @@ let package = Package(
             ],
             path: "Benchmarks/StorageBench"
         ),
-        // Child processes for tests: peak-memory measurement and the crash harness.
+        // Shared by the tests and their child processes: the self-verifying file format.
+        .target(
+            name: "StorageTestSupport",
+            path: "Tests/StorageTestSupport"
+        ),
+        // Child processes for tests: peak-memory measurement, the crash harness, rlimits.
         .executableTarget(
             name: "StorageTestHelper",
-            dependencies: ["LocalStorage"],
+            dependencies: ["LocalStorage", "StorageTestSupport"],
             path: "Tests/StorageTestHelper"
         ),
         .testTarget(
             name: "LocalStorageTests",
-            dependencies: ["LocalStorage", "CLocalStorage", "StorageTestHelper"],
+            dependencies: ["LocalStorage", "CLocalStorage", "StorageTestHelper", "StorageTestSupport"],
             swiftSettings: [.define("ENABLE_MOCKING", .when(configuration: .debug))]
         ),
     ]

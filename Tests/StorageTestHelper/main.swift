@@ -1,65 +1,41 @@
-// Child-process helper for the tests. Each command does one job in a fresh process and prints
-// one result line, so measurements (peak RSS) and crashes (SIGKILL) involve nothing else.
+// Child-process helper for the tests. Each command does one job in a fresh process, so
+// measurements (peak RSS), crashes (SIGKILL, strace fault injection), process-wide settings
+// (umask, rlimits) and mount namespaces involve nothing else.
 //
 //   rss <ingest-direct|ingest-buffered|export|stream|writer|download> <root> <path> <size>
 //       prints "before=<KiB> after=<KiB>": peak RSS before and after the operation
+//   crash-writer <root> <workdir> <seed> [naive]
+//       uploads self-verifying versions through every upload path until killed;
+//       `naive` writes in place instead (open O_TRUNC + write), to show the harness catches tears
+//   sequence <root> <workdir> <seed>
+//       one upload through each path, then exits; under strace error injection it reports
+//       failures and checks that every name still holds a complete version
+//   hammer <root> <seconds> <seed>
+//       4 threads of random puts, gets, deletes and lists; exits 1 on any torn read
+//   fsize <root>      RLIMIT_FSIZE of 1 MiB with SIGXFSZ ignored: big uploads fail with EFBIG
+//   enospc <root>     the root is on a 4 MiB tmpfs: big uploads fail with ENOSPC, space comes back
+//   modes <root> <umask-octal>
+//       prints "stored=<mode> temp=<mode>" under that umask
 import Foundation
 import Glibc
-import LocalStorage
-
-func peakRSSKiB() -> Int {
-    var usage = rusage()
-    _ = getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return usage.ru_maxrss
-}
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
     exit(2)
 }
 
-func measure(_ arguments: [String]) throws {
-    guard arguments.count == 4, let size = Int(arguments[3]) else { fail("usage: rss <op> <root> <path> <size>") }
-    let (operation, root, path) = (arguments[0], arguments[1], arguments[2])
-    let storage = try LocalStorage(storagePath: root, durability: .noSync)
-    // Warm up every code path once on a small file, so the measurement sees only the payload.
-    try storage.uploadFile(file: [UInt8](repeating: 1, count: 4096), fileName: "warm", context: "w")
-    _ = try storage.downloadFile("warm", context: "w")
-    try storage.openReader("warm", context: "w").forEachChunk { _ in }
-    let before = peakRSSKiB()
-    switch operation {
-    case "ingest-direct", "ingest-buffered":
-        guard let handle = FileHandle(forReadingAtPath: path) else { fail("cannot open \(path)") }
-        try storage.uploadFile(file: handle, fileName: "big", context: "m", directStream: operation == "ingest-direct")
-    case "export":
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: path) else { fail("cannot create \(path)") }
-        let written = try storage.downloadFile("big", context: "m", to: handle)
-        if written != size { fail("exported \(written) bytes, expected \(size)") }
-    case "stream":
-        var total = 0
-        try storage.openReader("big", context: "m", chunkSize: 4 << 20).forEachChunk { total += $0.count }
-        if total != size { fail("streamed \(total) bytes, expected \(size)") }
-    case "download":
-        // The control: a whole-file download must show up as ~size of growth.
-        let data = try storage.downloadFile("big", context: "m")
-        if data.count != size { fail("downloaded \(data.count) bytes, expected \(size)") }
-    case "writer":
-        let chunk = [UInt8](repeating: 7, count: 1 << 20)
-        try storage.withFileWriter(fileName: "written", context: "m") { writer in
-            for _ in 0..<(size >> 20) { try writer.write(chunk) }
-        }
-    default:
-        fail("unknown operation \(operation)")
-    }
-    print("before=\(before) after=\(peakRSSKiB())")
-}
-
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
+    let rest = Array(arguments.dropFirst())
     switch arguments.first {
-    case "rss": try measure(Array(arguments.dropFirst()))
-    default: fail("usage: storage-test-helper rss ...")
+    case "rss": try measure(rest)
+    case "crash-writer": try crashWriter(rest)
+    case "sequence": try sequence(rest)
+    case "hammer": try hammer(rest)
+    case "fsize": try fileSizeLimit(rest)
+    case "enospc": try fullDisk(rest)
+    case "modes": try modes(rest)
+    default: fail("usage: see the comment at the top of main.swift")
     }
 } catch {
     fail("error: \(error)")
