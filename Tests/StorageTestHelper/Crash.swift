@@ -57,7 +57,9 @@ func naiveUpload(_ version: [UInt8], as name: String, root: String) {
     var offset = 0
     while offset < version.count {
         let n = min(16 * 1024, version.count - offset)
-        let written = version.withUnsafeBytes { write(fd, $0.baseAddress! + offset, n) }
+        let written = version.withUnsafeBytes { bytes in
+            bytes.baseAddress.map { write(fd, $0 + offset, n) } ?? -1
+        }
         guard written > 0 else { fail("naive write failed: \(errno)") }
         offset += written
     }

@@ -8,7 +8,8 @@ func currentUmask() -> mode_t {
     defer { _ = close(fd) }
     var bytes = [UInt8](repeating: 0, count: 8192)
     let count = bytes.withUnsafeMutableBytes { buffer in
-        (try? readFully(fd, buffer.baseAddress!, buffer.count)) ?? 0
+        guard let base = buffer.baseAddress else { return 0 }
+        return (try? readFully(fd, base, buffer.count)) ?? 0
     }
     let text = String(decoding: bytes[..<count], as: UTF8.self)
     for line in text.split(separator: "\n") where line.hasPrefix("Umask:") {
