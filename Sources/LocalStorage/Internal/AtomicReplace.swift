@@ -40,8 +40,11 @@ extension Engine {
             _ = try retryingInterrupts(.renameat) { system_renameat(directory, temp.name, directory, name) }
             open = false
             // A close error here (a delayed write error on some file systems) comes after the
-            // new content became visible: report it as such.
-            if let failure = closeDescriptor(temp.fd) { throw DirectorySyncFailed(failure: failure) }
+            // new content became visible: report it as such. EINTR is not one: the descriptor is
+            // released all the same and an interrupted flush leaves the data to writeback.
+            if let failure = closeDescriptor(temp.fd), failure.errno != .interrupted {
+                throw DirectorySyncFailed(failure: failure)
+            }
             if durability == .fullSync {
                 do {
                     _ = try retryingInterrupts(.fsync) { system_fsync(directory) }
@@ -54,7 +57,7 @@ extension Engine {
             throw error
         } catch {
             if open {
-                _ = system_unlinkat(directory, temp.name, 0)
+                _ = try? retryingInterrupts(.unlinkat) { system_unlinkat(directory, temp.name, 0) }
                 closeDescriptor(temp.fd)
             }
             throw error
@@ -73,7 +76,7 @@ extension Engine {
                 do {
                     _ = try retryingInterrupts(.flock) { system_flock(fd, LOCK_EX) }
                 } catch {
-                    _ = system_unlinkat(directory, name, 0)
+                    _ = try? retryingInterrupts(.unlinkat) { system_unlinkat(directory, name, 0) }
                     closeDescriptor(fd)
                     throw error
                 }

@@ -48,7 +48,9 @@ func fileNameProblem(_ name: String) -> NameProblem? {
 func contextComponents(_ context: String) -> Result<[Substring], NameProblem> {
     if context.isEmpty { return .success([]) }
     if context.utf8.first == UInt8(ascii: "/") { return .failure(.absoluteContext) }
-    let parts = context.split(separator: "/", omittingEmptySubsequences: false)
+    // Split on the byte, not the Character: a "/" followed by a combining mark (or preceded by a
+    // prepend character) is one grapheme with it, and would hide the separator.
+    let parts = context.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { Substring($0) }
     for part in parts {
         if let problem = componentProblem(part.utf8) { return .failure(problem) }
     }
