@@ -30,6 +30,7 @@ extension LocalStorage {
                     _ = try retryingInterrupts(.fsync) { system_fsync(source.fd) }
                 }
                 _ = try retryingInterrupts(.renameat) { system_renameat(AT_FDCWD, path, directory.fd, target.name) }
+                try syncDirectory(directory.fd)
             } catch let error as SyscallError where error.errno == .crossDevice {
                 // Another file system: copy kernel-side into a temp file, commit, then unlink.
                 _ = try engine.atomicReplace(in: directory.fd, name: target.name) { temp in
@@ -37,9 +38,10 @@ extension LocalStorage {
                     return try engine.transfer(
                         from: source, to: Endpoint(fd: temp.fd, regularFileOn: engine.rootDevice), direct: true)
                 }
-                _ = system_unlinkat(AT_FDCWD, path, 0)
+                // atomicReplace fsynced the directory already. The copy is committed: a source
+                // that cannot be unlinked now stays behind rather than failing a stored upload.
+                _ = try? retryingInterrupts(.unlinkat) { system_unlinkat(AT_FDCWD, path, 0) }
             }
-            try syncDirectory(directory.fd)
             return target.name
         }
     }
@@ -106,7 +108,9 @@ extension LocalStorage {
             defer { closeDescriptor(file.fd) }  // the mapping outlives the descriptor
             let size = Int(file.status.st_size)
             if size == 0 { return Data() }
-            guard let address = system_mmap(size, file.fd) else {
+            var mapped = system_mmap(size, file.fd)
+            while mapped == nil && Errno.current == .interrupted { mapped = system_mmap(size, file.fd) }
+            guard let address = mapped else {
                 throw SyscallError(syscall: .mmap, errno: Errno.current)
             }
             return Data(bytesNoCopy: address, count: size, deallocator: .custom { pointer, count in

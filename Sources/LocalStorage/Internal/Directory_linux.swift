@@ -20,12 +20,13 @@ private let directoryFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC
 extension Engine {
     /// Opens `components` (a validated relative path) beneath the root with `flags`.
     /// openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel has it (a symlink
-    /// anywhere on the path gives ELOOP); otherwise a walk of one O_NOFOLLOW openat per
-    /// component, safe because `..` never passes validation.
+    /// anywhere on the path gives ELOOP); otherwise, and for paths too long to hand the kernel
+    /// whole (PATH_MAX), a walk of one O_NOFOLLOW openat per component, safe because `..` never
+    /// passes validation.
     func openBeneath(_ components: [Substring], flags: CInt, mode: mode_t = 0) throws(SyscallError) -> CInt {
         let flags = flags | O_CLOEXEC
-        if !support.isRefused(.openat2) {
-            let path = components.count == 1 ? String(components[0]) : components.joined(separator: "/")
+        let path = components.count == 1 ? String(components[0]) : components.joined(separator: "/")
+        if !support.isRefused(.openat2) && path.utf8.count < Int(PATH_MAX) {
             var busy = 0
             while true {
                 let fd = system_openat2(rootFD, path, flags, mode, resolveBeneath)
@@ -102,11 +103,10 @@ extension Engine {
         for component in components {
             let name = String(component)
             let created: Bool
-            if system_mkdirat(current.fd, name, 0o755) == 0 {
+            do {
+                _ = try retryingInterrupts(.mkdirat) { system_mkdirat(current.fd, name, 0o755) }
                 created = true
-            } else {
-                let errno = Errno.current
-                guard errno == .fileExists else { throw SyscallError(syscall: .mkdirat, errno: errno) }
+            } catch where error.errno == .fileExists {
                 created = false
             }
             if created && durability == .fullSync {

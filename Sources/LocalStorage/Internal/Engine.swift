@@ -42,15 +42,14 @@ final class Engine: Sendable {
             let parent = prefix.isEmpty ? "/" : prefix
             prefix += "/" + component
             let created: Bool
-            if system_mkdirat(AT_FDCWD, prefix, 0o755) == 0 {
+            do {
+                _ = try retryingInterrupts(.mkdirat) { system_mkdirat(AT_FDCWD, prefix, 0o755) }
                 created = true
-            } else {
-                let errno = Errno.current
+            } catch {
                 // EEXIST: already there. EACCES/EPERM/EROFS on an existing ancestor: we may not
                 // create, but need not; the final open says whether the root is usable.
-                guard errno == .fileExists || errno.rawValue == EACCES || errno.rawValue == EPERM
-                    || errno.rawValue == EROFS
-                else { throw SyscallError(syscall: .mkdirat, errno: errno) }
+                let errno = error.errno.rawValue
+                guard errno == EEXIST || errno == EACCES || errno == EPERM || errno == EROFS else { throw error }
                 created = false
             }
             if created && sync {
