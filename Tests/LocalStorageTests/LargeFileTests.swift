@@ -132,10 +132,15 @@ import Testing
         }
         for operation in ["ingest-direct", "ingest-buffered", "export", "stream", "writer"] {
             let growth = try growthKiB(operation)
+            print("peak RSS growth moving 1 GiB, \(operation): \(growth) KiB")
             #expect(growth < limitKiB, "\(operation): peak RSS grew by \(growth) KiB")
         }
         // The control: holding the whole file in memory must show, or the probe proves nothing.
-        #expect(try growthKiB("download") > 900 * 1024)
+        // (Seen once to come in under 900 MiB on a machine under heavy contention, never since:
+        // half of the file, 8x the limit above, is proof enough that the probe sees it.)
+        let control = try growthKiB("download")
+        print("peak RSS growth, control (whole-file download): \(control) KiB")
+        #expect(control > 512 * 1024, "the probe missed a 1 GiB buffer: \(control) KiB")
         #expect(try Self.sameContent(source, scratch.at("big.out")))
         #expect(try Self.sameContent(source, scratch.at("root/m/big")))
     }
