@@ -34,7 +34,7 @@ import Testing
 @testable import LocalStorage
 
 @Suite struct NameFuzzTests {
-    static let operationsPerShard = 30_000
+    static let operationsPerShard = soakCount("LOCALSTORAGE_FUZZ_CALLS_PER_SHARD", default: 30_000)
 
     /// LOCALSTORAGE_SEED replays a run; otherwise a fresh seed, printed.
     static let baseSeed: UInt64 = {
