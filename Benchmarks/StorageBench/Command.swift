@@ -1,0 +1,208 @@
+import ArgumentParser
+import Foundation
+import Glibc
+
+/// `storage-bench`: the throughput benchmark of LocalStorage against the same work done with
+/// raw syscalls, with Foundation, and with memcpy, measured in the same process and run.
+///
+/// It creates a scratch directory, runs the plan (see `BenchPlan`), removes the directory,
+/// prints the table and, on request, writes the JSON and the SVG chart. It exits non-zero if
+/// the directory is unusable, the disk or memory too small for the chosen sizes, or any
+/// workload fails; missed targets are reported but do not fail the run.
+struct StorageBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "storage-bench",
+        abstract: "Measure LocalStorage throughput against raw syscalls, Foundation and memcpy.",
+        discussion: """
+            With no arguments: every workload at 4 KiB, 1 MiB, 64 MiB and 1 GiB in a scratch \
+            directory under the current directory (removed at the end); about 3 minutes on 2 cores, \
+            up to 3.5 GiB of memory and disk. Exits non-zero if the directory is unusable, the disk or \
+            memory is too small for the sizes, or a workload fails; missed targets only show in \
+            the report. Progress goes to standard error, the table to \
+            standard output.
+            """)
+
+    @Flag(help: "CI smoke run: sizes up to 64 MiB, fewer files and repetitions; under 30 seconds.")
+    var quick = false
+
+    @Option(help: ArgumentHelp(
+        "Directory to create the scratch directory (bench-scratch-<pid>) in.", valueName: "path"))
+    var dir = "."
+
+    @Option(help: ArgumentHelp(
+        "Comma-separated object sizes for put, get and ingest, e.g. 4KiB,1MiB,64MiB,1GiB (the default; "
+            + "--quick: 4KiB,1MiB,64MiB). Ingest uses the sizes of 64 MiB and more.", valueName: "list"))
+    var sizes: String?
+
+    @Option(help: ArgumentHelp(
+        "Comma-separated workload families: \(WorkloadGroup.allCases.map(\.rawValue).joined(separator: ", ")) "
+            + "(default: all).", valueName: "list"))
+    var workloads: String?
+
+    @Option(help: ArgumentHelp(
+        "Timed repetitions per row after the warm-up (default 5, and 3 for 1 GiB rows; --quick: 3).",
+        valueName: "n"))
+    var repetitions: Int?
+
+    @Option(help: ArgumentHelp(
+        "Write every measurement, the machine description and the git commit to this JSON file.",
+        valueName: "file"))
+    var json: String?
+
+    @Option(help: ArgumentHelp("Write a bar chart of LocalStorage against its baselines to this SVG file.", valueName: "file"))
+    var svg: String?
+
+    @Option(help: ArgumentHelp(
+        "The context (subdirectory of the store) every workload uses; \"\" is the store root.", valueName: "name"))
+    var context = "bench"
+
+    func validate() throws {
+        _ = try makeSettings()
+        for (option, path) in [("--json", json), ("--svg", svg)] {
+            guard let path else { continue }
+            let directory = (path as NSString).deletingLastPathComponent
+            if access(directory.isEmpty ? "." : directory, W_OK) != 0 {
+                throw ValidationError("\(option) \(path): cannot write in '\(directory.isEmpty ? "." : directory)'")
+            }
+        }
+    }
+
+    /// The settings the options describe.
+    func makeSettings() throws -> BenchSettings {
+        var settings = BenchSettings.standard(quick: quick)
+        if let sizes {
+            var parsed: [Int] = []
+            for item in sizes.split(separator: ",") {
+                guard let size = parseSize(String(item)) else {
+                    throw ValidationError("--sizes: '\(item)' is not a size (examples: 4096, 4KiB, 64MiB, 1GiB)")
+                }
+                guard size <= 64 << 30 else { throw ValidationError("--sizes: \(item) is larger than 64 GiB") }
+                if !parsed.contains(size) { parsed.append(size) }
+            }
+            guard !parsed.isEmpty else { throw ValidationError("--sizes: no size given") }
+            settings.sizes = parsed.sorted()
+        }
+        if let workloads {
+            var groups: [WorkloadGroup] = []
+            for item in workloads.split(separator: ",") {
+                let name = item.trimmingCharacters(in: .whitespaces).lowercased()
+                guard let group = WorkloadGroup(rawValue: name) else {
+                    throw ValidationError(
+                        "--workloads: unknown '\(name)'; choose from "
+                            + WorkloadGroup.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                if !groups.contains(group) { groups.append(group) }
+            }
+            guard !groups.isEmpty else { throw ValidationError("--workloads: no workload given") }
+            settings.groups = groups.sorted()
+        }
+        if let repetitions {
+            guard (1...1000).contains(repetitions) else { throw ValidationError("--repetitions must be 1...1000") }
+            settings.repetitions = repetitions
+            settings.largeRepetitions = repetitions
+            settings.repetitionsFromUser = true
+        }
+        let components = context.split(separator: "/", omittingEmptySubsequences: false)
+        if !context.isEmpty
+            && (context.hasPrefix("/") || context.contains("\0")
+                || components.contains { $0.isEmpty || $0 == "." || $0 == ".." || $0.hasPrefix(".ls-tmp-") })
+        {
+            throw ValidationError("--context '\(context)' is not a valid relative context")
+        }
+        settings.context = context
+        return settings
+    }
+
+    mutating func run() throws {
+        let started = monotonicNanoseconds()
+        let date = Date()
+        let settings = try makeSettings()
+        let plan = BenchPlan(settings: settings)
+        let progress = Progress()
+
+        // An export to a pipe whose reader failed must come back as an error, not kill the run.
+        signal(SIGPIPE, SIG_IGN)
+        let scratch = try ScratchDirectory(under: dir)
+        let interruptSources = scratch.removeOnInterrupt()
+        defer { withExtendedLifetime(interruptSources) {} }
+        let results: [WorkloadResult]
+        do {
+            try checkCapacity(plan, scratch)
+            progress.note(
+                "storage-bench: \(plan.specs.count) workloads in \(scratch.path)"
+                    + (settings.quick ? " (--quick)" : "") + "; the table follows at the end.")
+            let context = try BenchContext(settings: settings, scratch: scratch)
+            let runner = Runner(context: context, progress: progress)
+            results = plan.specs.enumerated().map { index, spec in
+                runner.run(spec, index: index, of: plan.specs.count)
+            }
+        } catch {
+            scratch.remove()
+            throw error
+        }
+        scratch.remove()
+
+        let report = BenchReport(
+            date: date, command: CommandLine.arguments.enumerated().map { $0 == 0 ? "storage-bench" : $1 },
+            elapsedSeconds: Double(monotonicNanoseconds() - started) / 1e9,
+            git: GitDescription.current(), machine: MachineDescription.current(directory: scratch.parent),
+            directory: scratch.parent, settings: settings, results: results)
+        print(TextReport.render(report), terminator: "")
+        fflush(nil)
+        if let json {
+            do { try JSONReport.write(report, to: json) } catch {
+                throw BenchError("cannot write --json \(json): \(error.localizedDescription)")
+            }
+            progress.note("wrote \(json)")
+        }
+        if let svg {
+            do { try SVGChart.write(report, to: svg) } catch {
+                throw BenchError("cannot write --svg \(svg): \(error.localizedDescription)")
+            }
+            progress.note("wrote \(svg)")
+        }
+        if !report.failedWorkloads.isEmpty {
+            throw BenchError("\(report.failedWorkloads.count) workload(s) failed: \(report.failedWorkloads.joined(separator: ", "))")
+        }
+    }
+
+    /// Refuses to start when the scratch file system or the memory is too small for the plan.
+    private func checkCapacity(_ plan: BenchPlan, _ scratch: ScratchDirectory) throws {
+        let largest = formatSize(plan.largestObject)
+        if let free = scratch.freeSpace() {
+            if free.bytes < UInt64(plan.requiredDiskBytes) {
+                throw BenchError(
+                    "not enough disk space in \(scratch.parent): \(formatBytes(free.bytes)) free, but objects of "
+                        + "\(largest) need about \(formatBytes(UInt64(plan.requiredDiskBytes))). "
+                        + "Pass smaller --sizes (or --quick), or --dir on a larger file system.")
+            }
+            if free.inodes < UInt64(plan.requiredInodes) {
+                throw BenchError(
+                    "not enough free inodes in \(scratch.parent): \(free.inodes) free, \(plan.requiredInodes) needed.")
+            }
+        }
+        let memory = availableMemory()
+        if memory < UInt64(plan.requiredMemoryBytes) {
+            throw BenchError(
+                "not enough memory: \(formatBytes(memory)) available, but objects of \(largest) need about "
+                    + "\(formatBytes(UInt64(plan.requiredMemoryBytes))). Pass smaller --sizes (or --quick).")
+        }
+    }
+}
+
+/// MemAvailable from /proc/meminfo, or the physical memory if it cannot be read.
+func availableMemory() -> UInt64 {
+    if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { UInt64($0) }
+            if let kilobytes { return kilobytes * 1024 }
+        }
+    }
+    return UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
+}
+
+/// "3.2 GiB", "512 MiB".
+func formatBytes(_ bytes: UInt64) -> String {
+    if bytes >= 1 << 30 { return String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
+    return String(format: "%.0f MiB", Double(bytes) / Double(1 << 20))
+}
