@@ -141,14 +141,7 @@ extension LocalStorage {
         return try run(.export, target) {
             let file = try openStored(target, .export)
             defer { closeDescriptor(file.fd) }
-            let destination: Endpoint
-            do {
-                destination = try Endpoint(fd: fd)
-            } catch let error as SyscallError {
-                throw LocalStorageError(
-                    code: .destinationUnwritable, operation: .export, syscall: error.syscall.rawValue,
-                    errno: error.errno.rawValue, message: "the destination handle cannot be inspected")
-            }
+            let destination = try callerEndpoint(fd, failing: .destinationUnwritable, in: .export, role: "destination")
             if file.status.st_size >= preallocationThreshold {
                 _ = system_fadvise(file.fd, 0, 0, CLocalStorage_POSIX_FADV_SEQUENTIAL)
             }

@@ -264,6 +264,20 @@ extension LocalStorage {
         }
     }
 
+    /// fstat of a descriptor the caller handed in: its failure (a closed handle, say) is the
+    /// caller's, reported with `code` rather than as the engine's own error.
+    func callerEndpoint(
+        _ fd: CInt, failing code: LocalStorageError.Code, in operation: LocalStorageError.Operation, role: String
+    ) throws -> Endpoint {
+        do {
+            return try Endpoint(fd: fd)
+        } catch {
+            throw LocalStorageError(
+                code: code, operation: operation, syscall: error.syscall.rawValue, errno: error.errno.rawValue,
+                message: "the \(role) handle cannot be inspected: \(error.errno.explanation)")
+        }
+    }
+
     /// Opens a stored regular file for reading. O_NONBLOCK so that a FIFO planted under the
     /// name cannot block the open; it has no effect on regular files.
     func openStored(_ target: Target, _ operation: LocalStorageError.Operation) throws -> StoredFile {
@@ -299,14 +313,7 @@ extension LocalStorage {
     ) throws -> (name: String, bytes: Int, path: TransferPath) {
         let target = try resolve(fileName, context, .upload)
         return try run(.upload, target) {
-            let source: Endpoint
-            do {
-                source = try Endpoint(fd: sourceFD)
-            } catch let error as SyscallError {
-                throw LocalStorageError(
-                    code: .sourceUnreadable, operation: .upload, syscall: error.syscall.rawValue,
-                    errno: error.errno.rawValue, path: nil, message: "the source handle cannot be inspected")
-            }
+            let source = try callerEndpoint(sourceFD, failing: .sourceUnreadable, in: .upload, role: "source")
             guard !source.status.isDirectory else {
                 throw LocalStorageError(
                     code: .sourceUnreadable, operation: .upload, path: nil, message: "the source handle is a directory")

@@ -37,18 +37,30 @@ func nonEmptyTemps(in directory: String) -> [String] {
     }
 }
 
+/// A scratch root and work directory for child writers, and the helper that runs them.
+struct CrashFixture {
+    let helper: String
+    let scratch = Scratch()
+    var root: String { scratch.at("root") }
+    var work: String { scratch.at("work") }
+    var directory: String { root + "/" + SelfVerifying.context }
+
+    init() throws {
+        helper = try #require(helperExecutable())
+        try FileManager.default.createDirectory(atPath: scratch.at("work"), withIntermediateDirectories: true)
+    }
+}
+
 /// SIGKILL at random moments while a child uploads through every path: every visible name
 /// always holds a complete version, and reopening removes what the dead writer left.
 @Suite(.serialized) struct CrashTests {
     static let iterations = soakCount("LOCALSTORAGE_CRASH_ITERATIONS", default: 1000)
 
     @Test func sigkillAtRandomMomentsNeverTearsAFile() throws {
-        let helper = try #require(helperExecutable())
-        let scratch = Scratch()
-        let root = scratch.at("root"), work = scratch.at("work")
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let fixture = try CrashFixture()
+        let (helper, root, work) = (fixture.helper, fixture.root, fixture.work)
         var generator = SeededGenerator(seed: testSeed("crash"))
-        let directory = root + "/" + SelfVerifying.context
+        let directory = fixture.directory
         var tempsLeftByKills = Set<String>(), completeSeen = 0, removedOnReopen = 0
         for iteration in 0..<Self.iterations {
             let child = try startHelper(helper, ["crash-writer", root, work, "\(generator.next())"])
@@ -85,10 +97,8 @@ func nonEmptyTemps(in directory: String) -> [String] {
 
     /// The same harness catches a writer that rewrites files in place.
     @Test func naiveInPlaceWriterIsCaughtTearing() throws {
-        let helper = try #require(helperExecutable())
-        let scratch = Scratch()
-        let root = scratch.at("root"), work = scratch.at("work")
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let fixture = try CrashFixture()
+        let (helper, root, work) = (fixture.helper, fixture.root, fixture.work)
         var generator = SeededGenerator(seed: testSeed("naive"))
         var caughtAt: Int?
         for iteration in 0..<300 where caughtAt == nil {
@@ -96,7 +106,7 @@ func nonEmptyTemps(in directory: String) -> [String] {
             usleep(UInt32.random(in: 15_000...90_000, using: &generator))
             kill(child.processIdentifier, SIGKILL)
             child.waitUntilExit()
-            if !SelfVerifying.census(of: root + "/" + SelfVerifying.context).torn.isEmpty { caughtAt = iteration }
+            if !SelfVerifying.census(of: fixture.directory).torn.isEmpty { caughtAt = iteration }
         }
         #expect(caughtAt != nil, "the harness never caught the in-place writer tearing a file")
         print("naive: torn file caught after \((caughtAt ?? -1) + 1) kills")
@@ -104,10 +114,8 @@ func nonEmptyTemps(in directory: String) -> [String] {
 
     /// Cleanup running next to live writers never removes a temp file they are using.
     @Test func cleanupNeverRemovesALiveWritersTempFile() throws {
-        let helper = try #require(helperExecutable())
-        let scratch = Scratch()
-        let root = scratch.at("root"), work = scratch.at("work")
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let fixture = try CrashFixture()
+        let (helper, root, work) = (fixture.helper, fixture.root, fixture.work)
         let storage = try LocalStorage(storagePath: root, durability: .noSync)
         let writers = try (0..<2).map { try startHelper(helper, ["crash-writer", root, work, "\($0 + 1)"]) }
         let deadline = Date().addingTimeInterval(3)
@@ -123,7 +131,7 @@ func nonEmptyTemps(in directory: String) -> [String] {
             writer.waitUntilExit()
         }
         #expect(sweeps > 10)
-        #expect(SelfVerifying.census(of: root + "/" + SelfVerifying.context).torn.isEmpty)
+        #expect(SelfVerifying.census(of: fixture.directory).torn.isEmpty)
     }
 }
 
