@@ -69,17 +69,27 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
 
     /// The public operation that failed.
     public struct Operation: Hashable, Sendable, CustomStringConvertible {
+        /// The operation's name, as `description` shows it.
         public let name: String
         init(_ name: String) { self.name = name }
 
+        /// Opening the storage (`init`) or cleaning up orphaned temp files.
         public static let initialize = Operation("init")
+        /// Any `uploadFile` from memory or a handle, and `withFileWriter`.
         public static let upload = Operation("upload")
+        /// `downloadFile` to memory (plain or mapped) and `openReader`.
         public static let download = Operation("download")
+        /// `getFileByHashcode`.
         public static let open = Operation("open")
+        /// `checkIfExists`.
         public static let exists = Operation("exists")
+        /// `listStoredFiles`.
         public static let list = Operation("list")
+        /// `deleteFile`.
         public static let delete = Operation("delete")
+        /// `uploadFile(movingFileAt:fileName:context:)`.
         public static let move = Operation("move")
+        /// `downloadFile(_:context:to:)`.
         public static let export = Operation("export")
 
         public var description: String { name }
