@@ -128,18 +128,7 @@ final class ScratchDirectory: Sendable {
     /// directory).
     static func absolute(_ path: String) throws -> String {
         guard !path.isEmpty else { throw BenchError("--dir must not be empty") }
-        var full = path
-        if !path.hasPrefix("/") {
-            guard let cwd = getcwd(nil, 0) else {
-                throw BenchError("cannot read the current directory: \(errnoDescription(errno))")
-            }
-            full = String(cString: cwd) + "/" + path
-            free(cwd)
-        }
-        var parts: [Substring] = []
-        for component in full.split(separator: "/") where component != "." {
-            if component == ".." { _ = parts.popLast() } else { parts.append(component) }
-        }
-        return "/" + parts.joined(separator: "/")
+        // Relative paths resolve against the current directory; "." and ".." are folded.
+        return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 }
