@@ -6,13 +6,17 @@ extension LocalStorage {
     // MARK: In
 
     /// Stores the file at `path` under `fileName` in `context` by moving it, when the caller
-    /// gives the source up: a rename when it is on the root's file system, else a kernel-side
-    /// copy into a temp file, renamed into place, and then the source is unlinked.
+    /// gives the source up: no copy when it is on the root's file system (it is hard-linked in
+    /// under a temp name, checked to be the very file that was opened, renamed into place, and
+    /// the source name unlinked), else a kernel-side copy into a temp file, renamed into place,
+    /// and then the source is unlinked.
     ///
     /// Atomic and durable per the storage's level like any upload: the file is fsynced before it
     /// becomes visible (`.fileSync`), its directory after (`.fullSync`), and gets the storage's
-    /// file mode. The source must be a regular file, not a symlink; it must not be modified
-    /// while the call runs.
+    /// file mode. The source must be a regular file, not a symlink. If anything fails before the
+    /// file is stored, the source stays where it was and the previous version stays intact, even
+    /// if the source path is swapped for something else meanwhile (`.sourceUnreadable`). If only
+    /// the final unlink of the source name fails, the upload still counts as done.
     /// - Returns: The on-disk name.
     @discardableResult
     public func uploadFile(movingFileAt path: String, fileName: String, context: String) throws -> String {
@@ -29,10 +33,13 @@ extension LocalStorage {
                 if durability >= .fileSync {
                     _ = try retryingInterrupts(.fsync) { system_fsync(source.fd) }
                 }
-                _ = try retryingInterrupts(.renameat) { system_renameat(AT_FDCWD, path, directory.fd, target.name) }
+                try linkIntoPlace(source, from: path, in: directory.fd, as: target.name)
+                // The file is stored; a source name that cannot be removed now stays behind.
+                _ = try? retryingInterrupts(.unlinkat) { system_unlinkat(AT_FDCWD, path, 0) }
                 try syncDirectory(directory.fd)
-            } catch let error as SyscallError where error.errno == .crossDevice {
-                // Another file system: copy kernel-side into a temp file, commit, then unlink.
+            } catch let error as SyscallError where error.syscall == .linkat && error.errno.meansNoHardLink {
+                // Another file system, or no hard link allowed here: copy kernel-side into a
+                // temp file, commit, then unlink.
                 _ = try engine.atomicReplace(in: directory.fd, name: target.name) { temp in
                     try engine.preallocate(temp.fd, size: Int(source.status.st_size))
                     return try engine.transfer(
@@ -152,6 +159,36 @@ extension LocalStorage {
                     code: .destinationUnwritable, operation: .export, syscall: error.syscall.rawValue,
                     errno: error.errno.rawValue, message: "the destination cannot be written")
             }
+        }
+    }
+
+    /// Hard-links the file at `path` into `directory` under a temp name, checks that it is the
+    /// file `source` opened (not something swapped in at the path since), and renames it over
+    /// `name`. On any failure the temp link is removed and the source is untouched.
+    private func linkIntoPlace(_ source: Endpoint, from path: String, in directory: CInt, as name: String) throws {
+        // Orphan cleanup leaves alone a temp file whose lock it cannot take.
+        _ = try retryingInterrupts(.flock) { system_flock(source.fd, LOCK_EX) }
+        var temp = makeTempName()
+        var attempts = 0
+        while system_linkat(AT_FDCWD, path, directory, temp, 0) != 0 {
+            let errno = Errno.current
+            attempts += 1
+            if errno == .interrupted && attempts < 16 { continue }
+            if errno == .fileExists && attempts < 16 { temp = makeTempName(); continue }
+            throw SyscallError(syscall: .linkat, errno: errno)
+        }
+        do {
+            var linked = stat()
+            _ = try retryingInterrupts(.fstatat) { system_fstatat(directory, temp, &linked, AT_SYMLINK_NOFOLLOW) }
+            guard linked.st_dev == source.status.st_dev && linked.st_ino == source.status.st_ino else {
+                throw LocalStorageError(
+                    code: .sourceUnreadable, operation: .move, path: path,
+                    message: "the source path was replaced while its file was being moved in; nothing was stored")
+            }
+            _ = try retryingInterrupts(.renameat) { system_renameat(directory, temp, directory, name) }
+        } catch {
+            _ = try? retryingInterrupts(.unlinkat) { system_unlinkat(directory, temp, 0) }
+            throw error
         }
     }
 

@@ -58,6 +58,9 @@ open class LocalStorage: BaseStorage, @unchecked Sendable {
     /// file, and cleanup removes only files whose lock it can take at once. (An empty temp file
     /// younger than two seconds is also left alone: its writer may not have locked it yet.)
     /// Only names with the reserved `.ls-tmp-` prefix are touched; symlinks are not followed.
+    /// A lock outlives its writer's close while a child process that writer's process forked
+    /// still holds a copy of the descriptor (until the child execs); such a file is collected
+    /// by a later call.
     @discardableResult
     public func removeOrphanedTempFiles() throws -> Int {
         do {

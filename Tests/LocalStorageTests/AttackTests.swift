@@ -69,6 +69,39 @@ import Testing
     }
 
     #if ENABLE_MOCKING
+    /// The source path of a move is swapped, right after the engine checked the file it opened
+    /// there, for a symlink to an outside file or for another file: nothing is stored, the
+    /// previous version stays, the outside file and the swapped-in file are untouched.
+    @Test(arguments: [true, false])
+    func moveRefusesASourceSwappedMidMove(swapInSymlink: Bool) throws {
+        let scratch = Scratch()
+        let storage = try scratch.storage(.fullSync)
+        try storage.uploadFile(file: "old", fileName: "m", context: "c")
+        let source = scratch.at("incoming"), outside = scratch.at("outside-secret")
+        write("incoming", to: source)
+        write("secret", to: outside)
+        let hook = FaultInjector.Hook(syscall: .linkat, call: 1) {
+            unlink(source)
+            if swapInSymlink {
+                _ = symlink(outside, source)
+            } else {
+                _ = FileManager.default.createFile(atPath: source, contents: Data("swapped in".utf8))
+            }
+        }
+        let injector = FaultInjector(hooks: [hook])
+        let error = injector.run {
+            expectError(.sourceUnreadable) { try storage.uploadFile(movingFileAt: source, fileName: "m", context: "c") }
+        }
+        #expect(error?.message.contains("replaced") == true)
+        #expect(injector.calls(to: .renameat) == 0)
+        #expect(try storage.downloadFile("m", context: "c") == Data("old".utf8))
+        #expect(tempFiles(in: scratch.at("root/c")).isEmpty)
+        #expect(contents(of: outside) == Data("secret".utf8))
+        var status = stat()
+        #expect(lstat(source, &status) == 0)
+        #expect((status.st_mode & S_IFMT) == (swapInSymlink ? S_IFLNK : S_IFREG))
+    }
+
     /// Symlinks and hard links planted at the engine's next temp names: O_CREAT|O_EXCL|
     /// O_NOFOLLOW refuses both, the engine moves on to a fresh name, outside files keep their
     /// bytes and inode.

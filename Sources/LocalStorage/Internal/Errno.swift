@@ -33,6 +33,12 @@ struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
             || self == .notSupported || rawValue == ENOTTY
     }
 
+    /// True where linkat cannot make a hard link here (another file system, links not
+    /// supported or not allowed, too many links), so a copy must take over.
+    var meansNoHardLink: Bool {
+        self == .crossDevice || rawValue == EPERM || rawValue == EMLINK || meansUnsupported
+    }
+
     /// The symbolic name, e.g. "ENOSPC", for messages.
     var name: String {
         if let known = Errno.names[rawValue] { return known }

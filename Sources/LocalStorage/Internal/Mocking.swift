@@ -25,8 +25,16 @@ final class FaultInjector: Sendable {
         var fault: Fault
     }
 
+    /// Runs `body` just before the `call`th call to `syscall` (for races a test must win).
+    struct Hook: Sendable {
+        var syscall: Syscall
+        var call: Int
+        var body: @Sendable () -> Void
+    }
+
     private struct State {
         var rules: [Rule]
+        var hooks: [Hook] = []
         var counts: [Syscall: Int] = [:]
         var bytes: [Syscall: Int] = [:]
         var injected = 0
@@ -37,8 +45,8 @@ final class FaultInjector: Sendable {
 
     /// - Parameter tempNames: names the engine takes for its next temp files, in order, before
     ///   it goes back to random ones (so a test can plant something at a would-be temp name).
-    init(_ rules: [Rule] = [], tempNames: [String] = []) {
-        state = Mutex(State(rules: rules, tempNames: tempNames))
+    init(_ rules: [Rule] = [], tempNames: [String] = [], hooks: [Hook] = []) {
+        state = Mutex(State(rules: rules, hooks: hooks, tempNames: tempNames))
     }
 
     /// The next forced temp name, if any are left.
@@ -63,19 +71,23 @@ final class FaultInjector: Sendable {
     /// How many faults were injected.
     var injectedCount: Int { state.withLock { $0.injected } }
 
-    /// Counts the call and returns the fault, if any, that applies to it.
+    /// Counts the call, runs its hook if it has one, and returns the fault, if any, that
+    /// applies to it.
     func fault(for syscall: Syscall) -> Fault? {
-        state.withLock { state in
+        let (fault, hook) = state.withLock { state -> (Fault?, Hook?) in
             let n = state.counts[syscall, default: 0] + 1
             state.counts[syscall] = n
+            let hook = state.hooks.first { $0.syscall == syscall && $0.call == n }
             for rule in state.rules where rule.syscall == syscall {
                 if rule.repeats ? n >= rule.call : n == rule.call {
                     state.injected += 1
-                    return rule.fault
+                    return (rule.fault, hook)
                 }
             }
-            return nil
+            return (nil, hook)
         }
+        hook?.body()  // outside the lock: the hook may make calls of its own
+        return fault
     }
 
     /// Runs `body` with this injector installed for the current task.

@@ -223,6 +223,16 @@ func system_renameat2(
 }
 
 @inline(__always)
+func system_linkat(
+    _ oldDirFD: CInt, _ oldPath: UnsafePointer<CChar>, _ newDirFD: CInt, _ newPath: UnsafePointer<CChar>, _ flags: CInt
+) -> CInt {
+    #if ENABLE_MOCKING
+    if let injected = mockFailure(.linkat) { return CInt(injected) }
+    #endif
+    return CLocalStorage_linkat(oldDirFD, oldPath, newDirFD, newPath, flags)
+}
+
+@inline(__always)
 func system_unlinkat(_ dirFD: CInt, _ path: UnsafePointer<CChar>, _ flags: CInt) -> CInt {
     #if ENABLE_MOCKING
     if let injected = mockFailure(.unlinkat) { return CInt(injected) }
