@@ -86,11 +86,17 @@ enum RawSyscalls {
         if durability == .fullSync { try check(CLocalStorage_fsync(directory), "fsync(dir)") }
     }
 
+    /// openat of a stored file for reading (the caller closes it).
+    static func openForReading(directory: CInt, name: String) throws -> CInt {
+        let fd = CLocalStorage_openat(directory, name, O_RDONLY | O_CLOEXEC, 0)
+        try check(fd, "openat")
+        return fd
+    }
+
     /// A get: openat, fstat, one malloc of the file's size, read until full, close. The buffer
     /// becomes a `Data` without a copy, exactly as the engine hands it back.
     static func get(directory: CInt, name: String) throws -> Data {
-        let fd = CLocalStorage_openat(directory, name, O_RDONLY | O_CLOEXEC, 0)
-        try check(fd, "openat")
+        let fd = try openForReading(directory: directory, name: name)
         defer { _ = CLocalStorage_close(fd) }
         var status = stat()
         try check(CLocalStorage_fstat(fd, &status), "fstat")
@@ -112,8 +118,7 @@ enum RawSyscalls {
     /// An export to a file: openat the stored file, copy_file_range until end of input into
     /// `destination` (at its offset), close.
     static func exportToFile(directory: CInt, name: String, destination: CInt) throws {
-        let fd = CLocalStorage_openat(directory, name, O_RDONLY | O_CLOEXEC, 0)
-        try check(fd, "openat")
+        let fd = try openForReading(directory: directory, name: name)
         defer { _ = CLocalStorage_close(fd) }
         while try check(CLocalStorage_copy_file_range(fd, nil, destination, nil, 1 << 30, 0), "copy_file_range") > 0 {}
     }
@@ -121,8 +126,7 @@ enum RawSyscalls {
     /// An export to a pipe: openat the stored file, splice until end of input into the pipe,
     /// close.
     static func exportToPipe(directory: CInt, name: String, pipe: CInt) throws {
-        let fd = CLocalStorage_openat(directory, name, O_RDONLY | O_CLOEXEC, 0)
-        try check(fd, "openat")
+        let fd = try openForReading(directory: directory, name: name)
         defer { _ = CLocalStorage_close(fd) }
         while try check(CLocalStorage_splice(fd, nil, pipe, nil, 1 << 30, 0), "splice") > 0 {}
     }
@@ -130,8 +134,7 @@ enum RawSyscalls {
     /// A mapped get: openat, fstat, mmap(PROT_READ, MAP_PRIVATE) of the whole file, close. The
     /// mapping becomes a `Data` that unmaps when released, as the engine's does.
     static func mappedGet(directory: CInt, name: String) throws -> Data {
-        let fd = CLocalStorage_openat(directory, name, O_RDONLY | O_CLOEXEC, 0)
-        try check(fd, "openat")
+        let fd = try openForReading(directory: directory, name: name)
         defer { _ = CLocalStorage_close(fd) }
         var status = stat()
         try check(CLocalStorage_fstat(fd, &status), "fstat")
