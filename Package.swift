@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -7,8 +7,15 @@ let package = Package(
         .library(name: "LocalStorage", targets: ["LocalStorage"]),
         .executable(name: "storage-bench", targets: ["StorageBench"]),
     ],
+    // Everything beyond the library sits behind a trait that is off by default, so a package that
+    // depends on this one for `LocalStorage` fetches and builds nothing else.
+    traits: [
+        .trait(
+            name: "Benchmark",
+            description: "Builds storage-bench with its dependencies: `swift run -c release --traits Benchmark storage-bench`."),
+    ],
     dependencies: [
-        // Used only by the benchmark executable; the library itself depends on nothing but libc.
+        // The library itself depends on nothing but libc.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
@@ -26,7 +33,7 @@ let package = Package(
             dependencies: [
                 "LocalStorage",
                 "CLocalStorage",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Benchmark"])),
             ],
             path: "Benchmarks/StorageBench"
         ),

@@ -1,6 +1,10 @@
+#if Benchmark
 import ArgumentParser
+#endif
 import Foundation
 import Glibc
+
+#if Benchmark
 
 /// `storage-bench`: the throughput benchmark of LocalStorage against the same work done with
 /// raw syscalls, with Foundation, and with memcpy, measured in the same process and run.
@@ -189,6 +193,8 @@ struct StorageBenchCommand: ParsableCommand {
         }
     }
 }
+
+#endif
 
 /// MemAvailable from /proc/meminfo, or the physical memory if it cannot be read.
 func availableMemory() -> UInt64 {
