@@ -17,6 +17,7 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
             case permissionDenied, readOnlyFileSystem, noSpace, quotaExceeded, fileTooLarge
             case ioError, durabilityUnknown, tooManyOpenFiles, alreadyExists, sourceUnreadable
             case destinationUnwritable, closed
+            case invalidArgument, corrupted, decodingFailed, timedOut, remote
             case systemError
         }
 
@@ -61,6 +62,19 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
         public static let destinationUnwritable = Code(.destinationUnwritable)
         /// A writer or reader was used after its scope ended.
         public static let closed = Code(.closed)
+        /// An argument is out of its range (a negative offset or count, say). Raised before any
+        /// syscall.
+        public static let invalidArgument = Code(.invalidArgument)
+        /// A stored object or array failed its integrity checks: a checksum, header or length
+        /// mismatch, or a file that was not written as an object (a raw upload) read as one.
+        public static let corrupted = Code(.corrupted)
+        /// A stored object or array is intact, but does not decode as the requested type or
+        /// shape (another type, another element size).
+        public static let decodingFailed = Code(.decodingFailed)
+        /// A bounded wait (for a lock) ran out.
+        public static let timedOut = Code(.timedOut)
+        /// A remote store answered with an error that no other code describes.
+        public static let remote = Code(.remote)
         /// Any other errno; see `LocalStorageError.errno`.
         public static let systemError = Code(.systemError)
 
