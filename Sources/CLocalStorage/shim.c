@@ -8,6 +8,8 @@
 #include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <poll.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
@@ -16,25 +18,15 @@
 const uint64_t CLocalStorage_RESOLVE_BENEATH = RESOLVE_BENEATH;
 const uint64_t CLocalStorage_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
 const uint64_t CLocalStorage_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
-const uint64_t CLocalStorage_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
-const int CLocalStorage_O_TMPFILE = O_TMPFILE;
 const int CLocalStorage_O_PATH = O_PATH;
-const int CLocalStorage_O_DIRECTORY = O_DIRECTORY;
-const int CLocalStorage_O_NOFOLLOW = O_NOFOLLOW;
-const int CLocalStorage_O_CLOEXEC = O_CLOEXEC;
-const int CLocalStorage_AT_EMPTY_PATH = AT_EMPTY_PATH;
-const int CLocalStorage_AT_SYMLINK_NOFOLLOW = AT_SYMLINK_NOFOLLOW;
-const int CLocalStorage_AT_REMOVEDIR = AT_REMOVEDIR;
 const unsigned int CLocalStorage_RENAME_NOREPLACE = RENAME_NOREPLACE;
 const unsigned int CLocalStorage_RENAME_EXCHANGE = RENAME_EXCHANGE;
 const unsigned int CLocalStorage_SPLICE_F_MOVE = SPLICE_F_MOVE;
 const unsigned int CLocalStorage_SPLICE_F_MORE = SPLICE_F_MORE;
 const int CLocalStorage_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
 const int CLocalStorage_POSIX_FADV_SEQUENTIAL = POSIX_FADV_SEQUENTIAL;
-const int CLocalStorage_POSIX_FADV_DONTNEED = POSIX_FADV_DONTNEED;
 const int CLocalStorage_F_GETPIPE_SZ = F_GETPIPE_SZ;
 const int CLocalStorage_F_SETPIPE_SZ = F_SETPIPE_SZ;
-const int CLocalStorage_MADV_SEQUENTIAL = MADV_SEQUENTIAL;
 
 int CLocalStorage_errno(void) { return errno; }
 void CLocalStorage_set_errno(int value) { errno = value; }
@@ -58,10 +50,6 @@ ssize_t CLocalStorage_pread(int fd, void *buffer, size_t count, off_t offset) {
 
 ssize_t CLocalStorage_write(int fd, const void *buffer, size_t count) { return write(fd, buffer, count); }
 
-ssize_t CLocalStorage_pwrite(int fd, const void *buffer, size_t count, off_t offset) {
-    return pwrite(fd, buffer, count, offset);
-}
-
 off_t CLocalStorage_lseek(int fd, off_t offset, int whence) { return lseek(fd, offset, whence); }
 
 ssize_t CLocalStorage_copy_file_range(int fdIn, off_t *offsetIn, int fdOut, off_t *offsetOut,
@@ -84,6 +72,8 @@ int CLocalStorage_fallocate(int fd, int mode, off_t offset, off_t length) {
     return fallocate(fd, mode, offset, length);
 }
 
+int CLocalStorage_ftruncate(int fd, off_t length) { return ftruncate(fd, length); }
+
 int CLocalStorage_fadvise(int fd, off_t offset, off_t length, int advice) {
     return (int)syscall(SYS_fadvise64, fd, offset, length, advice);
 }
@@ -94,9 +84,12 @@ int CLocalStorage_fcntl_int(int fd, int command, int argument) { return fcntl(fd
 
 int CLocalStorage_flock(int fd, int operation) { return flock(fd, operation); }
 
-int CLocalStorage_fsync(int fd) { return fsync(fd); }
+int CLocalStorage_poll_one(int fd, short events, int timeoutMilliseconds) {
+    struct pollfd entry = {.fd = fd, .events = events, .revents = 0};
+    return poll(&entry, 1, timeoutMilliseconds);
+}
 
-int CLocalStorage_fdatasync(int fd) { return fdatasync(fd); }
+int CLocalStorage_fsync(int fd) { return fsync(fd); }
 
 int CLocalStorage_renameat(int oldDirFD, const char *oldPath, int newDirFD, const char *newPath) {
     return renameat(oldDirFD, oldPath, newDirFD, newPath);
@@ -123,8 +116,31 @@ int CLocalStorage_fstat(int fd, struct stat *buffer) { return fstat(fd, buffer);
 
 int CLocalStorage_fchmod(int fd, mode_t mode) { return fchmod(fd, mode); }
 
+int CLocalStorage_futimens_now(int fd) { return futimens(fd, NULL); }
+
 ssize_t CLocalStorage_getdents64(int fd, void *buffer, size_t count) {
     return syscall(SYS_getdents64, fd, buffer, count);
+}
+
+// The kernel's record; glibc does not export it (its struct dirent64 is the same layout).
+struct CLocalStorage_linux_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+unsigned short CLocalStorage_dirent_reclen(const void *record) {
+    return ((const struct CLocalStorage_linux_dirent64 *)record)->d_reclen;
+}
+
+unsigned char CLocalStorage_dirent_type(const void *record) {
+    return ((const struct CLocalStorage_linux_dirent64 *)record)->d_type;
+}
+
+const char *CLocalStorage_dirent_name(const void *record) {
+    return ((const struct CLocalStorage_linux_dirent64 *)record)->d_name;
 }
 
 void *CLocalStorage_mmap(void *address, size_t length, int protection, int flags, int fd, off_t offset) {
@@ -132,9 +148,5 @@ void *CLocalStorage_mmap(void *address, size_t length, int protection, int flags
 }
 
 int CLocalStorage_munmap(void *address, size_t length) { return munmap(address, length); }
-
-int CLocalStorage_madvise(void *address, size_t length, int advice) {
-    return madvise(address, length, advice);
-}
 
 void *CLocalStorage_MAP_FAILED(void) { return MAP_FAILED; }

@@ -11,6 +11,8 @@ public final class FileWriter {
     private let buffer: UnsafeMutableRawPointer
     private var buffered = 0
     private var isOpen = true
+    /// The first write failure: from then on the writer is failed and commits nothing.
+    private var failure: LocalStorageError?
     private let describe: (SyscallError) -> LocalStorageError
 
     /// Bytes accepted so far.
@@ -27,12 +29,15 @@ public final class FileWriter {
     deinit { buffer.deallocate() }
 
     /// Appends raw bytes.
-    /// - Throws: `LocalStorageError` (`.noSpace`, `.ioError`, ...), or `.closed` if the writer's
-    ///   scope has ended.
+    /// - Parameter bytes: The bytes to append.
+    /// - Throws: `LocalStorageError` (`.noSpace`, `.ioError`, ...); after a failure every later
+    ///   write throws that failure again (what was written is unknown, so nothing will be
+    ///   stored); `.closed` if the writer's scope has ended.
     public func write(contentsOf bytes: UnsafeRawBufferPointer) throws {
         guard isOpen else {
             throw LocalStorageError(code: .closed, operation: .upload, message: "the FileWriter was used after its closure returned")
         }
+        if let failure { throw failure }
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         do {
             if buffered + bytes.count <= FileWriter.bufferCapacity {
@@ -48,7 +53,9 @@ public final class FileWriter {
                 }
             }
         } catch {
-            throw describe(error)
+            let described = describe(error)
+            failure = described
+            throw described
         }
         bytesWritten += bytes.count
     }
@@ -72,10 +79,17 @@ public final class FileWriter {
     }
 
     /// Called by `withFileWriter` when the closure returns: pushes out the buffer and closes the
-    /// writer to further use.
-    func finish() throws(SyscallError) {
+    /// writer to further use; throws the first failure of a failed writer, so nothing is
+    /// committed.
+    func finish() throws {
         defer { isOpen = false }
-        try flushBuffer()
+        if let failure { throw failure }
+        do {
+            try flushBuffer()
+        } catch {
+            failure = describe(error)
+            throw describe(error)
+        }
     }
 
     func invalidate() { isOpen = false }

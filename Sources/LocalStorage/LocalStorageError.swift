@@ -182,9 +182,19 @@ extension LocalStorageError {
     }
 
     init(invalid problem: NameProblem, what: String, value: String, operation: Operation) {
-        let shown = value.utf8.count > 80 ? String(value.prefix(80)) + "…" : value
-        self.init(
-            code: .invalidName, operation: operation,
-            message: "\(what) '\(shown)' \(problem.explanation)")
+        self.init(code: .invalidName, operation: operation, message: "\(what) '\(shown(value))' \(problem.explanation)")
     }
+
+    init(invalid problem: ContextProblem, context: String, operation: Operation) {
+        var message = "context '\(shown(context))' "
+        if let (position, count) = problem.component {
+            message += count == 1 ? "(one component) " : "component \(position) of \(count) "
+        }
+        self.init(code: .invalidName, operation: operation, message: message + problem.problem.explanation)
+    }
+}
+
+/// A name or context as a message shows it: at most 80 characters.
+private func shown(_ value: String) -> String {
+    value.utf8.count > 80 ? String(value.prefix(80)) + "…" : value
 }

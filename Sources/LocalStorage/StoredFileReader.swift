@@ -30,9 +30,21 @@ public final class StoredFileReader: AsyncSequence, Sendable {
 
     deinit { closeDescriptor(fd) }
 
-    /// Up to `count` bytes at `offset` (fewer only at the end of the file).
+    /// Up to `count` bytes at `offset` (fewer only at the end of the file; none at or past it).
+    /// - Parameters:
+    ///   - count: The most bytes to read; not negative.
+    ///   - offset: Where to start; not negative.
+    /// - Returns: The bytes read.
+    /// - Throws: `.invalidArgument` for a negative count or offset (before any syscall);
+    ///   `LocalStorageError` if the read fails.
     public func read(upToCount count: Int, at offset: Int) throws -> Data {
-        let count = Swift.max(0, Swift.min(count, size - offset))
+        guard count >= 0, offset >= 0 else {
+            throw LocalStorageError(
+                code: .invalidArgument, operation: .download, path: path,
+                message: "read(upToCount: \(count), at: \(offset)): count and offset must not be negative")
+        }
+        // offset >= 0 and size >= 0: no overflow.
+        let count = offset >= size ? 0 : Swift.min(count, size - offset)
         if count == 0 { return Data() }
         guard let buffer = malloc(count) else {
             throw LocalStorageError(code: .systemError, operation: .download, errno: ENOMEM, path: path, message: "out of memory")
@@ -40,7 +52,7 @@ public final class StoredFileReader: AsyncSequence, Sendable {
         var filled = 0
         do throws(SyscallError) {
             while filled < count {
-                let got = try retryingInterrupts(.pread) {
+                let got = try retrying(.pread) {
                     system_pread(fd, buffer + filled, count - filled, off_t(offset + filled))
                 }
                 if got == 0 { break }

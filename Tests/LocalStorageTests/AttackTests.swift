@@ -80,7 +80,8 @@ import Testing
         let source = scratch.at("incoming"), outside = scratch.at("outside-secret")
         write("incoming", to: source)
         write("secret", to: outside)
-        let hook = FaultInjector.Hook(syscall: .linkat, call: 1) {
+        // Just before the engine renames the source name into the context to capture it.
+        let hook = FaultInjector.Hook(syscall: .renameat, call: 1) {
             unlink(source)
             if swapInSymlink {
                 _ = symlink(outside, source)
@@ -93,13 +94,15 @@ import Testing
             expectError(.sourceUnreadable) { try storage.uploadFile(movingFileAt: source, fileName: "m", context: "c") }
         }
         #expect(error?.message.contains("replaced") == true)
-        #expect(injector.calls(to: .renameat) == 0)
+        // The capture is the only rename: what it caught went back, nothing reached the name.
+        #expect(injector.calls(to: .renameat) == 1)
         #expect(try storage.downloadFile("m", context: "c") == Data("old".utf8))
         #expect(tempFiles(in: scratch.at("root/c")).isEmpty)
         #expect(contents(of: outside) == Data("secret".utf8))
         var status = stat()
         #expect(lstat(source, &status) == 0)
         #expect((status.st_mode & S_IFMT) == (swapInSymlink ? S_IFLNK : S_IFREG))
+        if !swapInSymlink { #expect(contents(of: source) == Data("swapped in".utf8)) }
     }
 
     /// Symlinks and hard links planted at the engine's next temp names: O_CREAT|O_EXCL|

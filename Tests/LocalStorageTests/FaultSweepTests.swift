@@ -43,7 +43,7 @@ import Testing
         .sendfile: [EOPNOTSUPP, EXDEV, EINVAL, ENOSYS],
         .splice: [EOPNOTSUPP, EXDEV, EINVAL, ENOSYS],
         .fallocate: [EOPNOTSUPP, EINVAL, ENOSYS],
-        .openat2: [ENOSYS],
+        .openat2: [ENOSYS, EPERM],
     ]
 
     /// A clean run makes exactly the calls `steps` lists, and succeeds byte-exact.
@@ -219,6 +219,10 @@ import Testing
     /// One errno at one call site, checked against the site's expectation.
     private func runFault(_ op: SweepOperation, _ site: SweepSite, _ code: CInt) throws {
         let syscall = site.step.syscall
+        // A failed lock of the source sends a move down the copy path, the very path
+        // moveCrossDevice forces with an EXDEV on the first rename, which would then hit the
+        // copy's own rename: that case is the copy path, swept by the rest of this operation.
+        if op == .moveCrossDevice && syscall == .flock && site.call == 1 { return }
         let label = "\(op) \(site.label) \(Errno(rawValue: code).name)"
         let fixture = try SweepFixture(op)
         try fixture.prepare()
@@ -228,15 +232,12 @@ import Testing
 
         var expectation = site.step.expect
         if syscall == .ficlone && code == EPERM { expectation = .tolerated }  // "no reflink here"
-        // A move's source is consumed by the unlink after the link (or after the copy); a
-        // failure at or before that step leaves it in place.
-        var sourceRemains = op.sourceConsumedAt.map { site.index <= $0 } ?? false
-        // EPERM from linkat is "no hard link allowed here": the move copies instead, and the
-        // copy's unlink consumes the source.
-        if syscall == .linkat && code == EPERM {
-            expectation = .tolerated
-            sourceRemains = false
-        }
+        // EPERM from openat2 is a seccomp filter's answer: the component walk takes over.
+        if syscall == .openat2 && code == EPERM { expectation = .tolerated }
+        // A failure tolerated by a fallback (not by the step itself) changes nothing: the
+        // move completes and consumes its source.
+        let sourceRemains = expectation == .tolerated && site.step.expect != .tolerated
+            ? false : op.sourceRemains(afterFailureAt: site.index)
 
         switch (expectation, outcome) {
         case (.tolerated, .success(let observed)):
@@ -371,8 +372,9 @@ enum SweepOperation: String, CaseIterable, Sendable, CustomTestStringConvertible
             // copy_file_range refused for the device pair: sendfile takes over.
             return [noReflink, .init(syscall: .copyFileRange, call: 1, repeats: false, fault: .fail(EXDEV))]
         case .moveCrossDevice:
-            // The hard link says "another file system": copy into a temp file, commit, unlink.
-            return [.init(syscall: .linkat, call: 1, repeats: false, fault: .fail(EXDEV))]
+            // The rename of the source says "another file system": copy into a temp file,
+            // commit, then remove the source name once checked.
+            return [.init(syscall: .renameat, call: 1, repeats: false, fault: .fail(EXDEV))]
         default: return []
         }
     }
@@ -386,11 +388,27 @@ enum SweepOperation: String, CaseIterable, Sendable, CustomTestStringConvertible
         return steps.indices.first { $0 + 1 < steps.count && steps[$0].syscall == .openat && steps[$0 + 1].syscall == .flock }
     }
 
-    /// For moves: the step after which the source is gone (the rename, or the unlink after the copy).
-    var sourceConsumedAt: Int? {
+    /// For moves: whether the source is still at its path after a failure injected at the step
+    /// `index`. A renaming move consumes it with the final rename (a failure before that, or at
+    /// it, puts it back); a failed self-check or lock only changes the path taken. A copying
+    /// move consumes it in `removeVerified` after the commit, where a failure to open the
+    /// parent, capture or check the name leaves it (best effort), and a failed unlink of the
+    /// captured name still consumed the path.
+    func sourceRemains(afterFailureAt index: Int) -> Bool {
+        let steps = self.steps
         switch self {
-        case .move, .moveFileSync, .moveCrossDevice: steps.firstIndex { $0.syscall == .unlinkat }
-        default: nil
+        case .move, .moveFileSync:
+            let finalRename = steps.lastIndex { $0.syscall == .renameat } ?? 0
+            return index <= finalRename && steps[index].expect != .tolerated
+        case .moveCrossDevice:
+            let commitRename = steps.indices.filter { steps[$0].syscall == .renameat }.dropFirst().first ?? 0
+            if index <= commitRename { return steps[index].expect != .tolerated }
+            // Stored, but its durability unknown: the source is kept.
+            if steps[index].expect == .afterCommit { return true }
+            // removeVerified: openat, renameat (capture), fstatat, then unlinkat.
+            let removal = Array(steps.indices.filter { $0 > commitRename && steps[$0].expect == .tolerated }.prefix(3))
+            return removal.contains(index)
+        default: return false
         }
     }
 
@@ -399,10 +417,10 @@ enum SweepOperation: String, CaseIterable, Sendable, CustomTestStringConvertible
         let d = durability
         switch self {
         case .uploadMemory, .uploadMemoryFileSync, .uploadMemoryNoSync:
-            return [.fails(.openat2)] + Self.atomicReplace([.fails(.fallocate), .fails(.write)], d) + [.tolerated(.close)]
+            return [.fails(.openat2)] + Self.atomicReplace([.fails(.fallocate), .fails(.write)], d, reserved: true) + [.tolerated(.close)]
         case .uploadMemoryRoot:
             // The root's own descriptor: nothing to open or close.
-            return Self.atomicReplace([.fails(.fallocate), .fails(.write)], d)
+            return Self.atomicReplace([.fails(.fallocate), .fails(.write)], d, reserved: true)
         case .uploadMemoryNewContext:
             // openat2 finds no "n/m" (ENOENT, real), so each component is made, its parent
             // fsynced, and opened; the intermediate descriptor is closed (error ignored).
@@ -411,24 +429,24 @@ enum SweepOperation: String, CaseIterable, Sendable, CustomTestStringConvertible
                 .fails(.mkdirat), .fails(.fsync), .fails(.openat),
                 .fails(.mkdirat), .fails(.fsync), .fails(.openat), .tolerated(.close),
             ]
-            return makeContext + Self.atomicReplace([.fails(.fallocate), .fails(.write)], d) + [.tolerated(.close)]
+            return makeContext + Self.atomicReplace([.fails(.fallocate), .fails(.write)], d, reserved: true) + [.tolerated(.close)]
         case .uploadHandle, .uploadHandleFileSync:
             // 2.5 MiB through one 1 MiB buffer: three reads and writes, then the read at EOF.
             let copy: [SweepStep] = [
                 .fails(.read), .fails(.write), .fails(.read), .fails(.write), .fails(.read), .fails(.write), .fails(.read),
             ]
-            return Self.inspectSource + Self.atomicReplace([.fails(.lseek), .fails(.fallocate)] + copy, d) + [.tolerated(.close)]
+            return Self.inspectSource + Self.atomicReplace([.fails(.lseek), .fails(.fallocate)] + copy, d, reserved: true) + [.tolerated(.close)]
         case .uploadHandleDirect:
             let fill: [SweepStep] = [
                 .fails(.lseek), .fails(.ficlone), .fails(.fallocate), .fails(.copyFileRange), .fails(.copyFileRange),
             ]
-            return Self.inspectSource + Self.atomicReplace(fill, d) + [.tolerated(.close)]
+            return Self.inspectSource + Self.atomicReplace(fill, d, reserved: true) + [.tolerated(.close)]
         case .uploadHandleSendfile:
             let fill: [SweepStep] = [
                 .fails(.lseek), .fails(.ficlone), .fails(.fallocate), .fails(.copyFileRange), .fails(.sendfile),
                 .fails(.sendfile),
             ]
-            return Self.inspectSource + Self.atomicReplace(fill, d) + [.tolerated(.close)]
+            return Self.inspectSource + Self.atomicReplace(fill, d, reserved: true) + [.tolerated(.close)]
         case .uploadPipeDirect:
             // Not a regular file: no lseek, no preallocation; splice until EOF.
             return Self.inspectSource + Self.atomicReplace([.fails(.splice), .fails(.splice)], d) + [.tolerated(.close)]
@@ -446,23 +464,32 @@ enum SweepOperation: String, CaseIterable, Sendable, CustomTestStringConvertible
             // See `SweepFixture.writerPieces`: five writes reach the kernel.
             return [.fails(.openat2)] + Self.atomicReplace(Array(repeating: .fails(.write), count: 5), d) + [.tolerated(.close)]
         case .move, .moveFileSync:
-            var steps: [SweepStep] = [.fails(.openat), .fails(.fstat), .fails(.openat2), .fails(.fchmod)]
+            // Open the source and its context; is it already stored there (no: ENOENT, and any
+            // failure only means "no")? Lock it without waiting (a failure: copy instead); rename
+            // the source name to a temp name in the context, check it is the opened file, then
+            // commit: fchmod (the source is 0600), fsync, rename into place. Before that last
+            // rename every failure puts the source back.
+            var steps: [SweepStep] = [
+                .fails(.openat), .fails(.fstat), .fails(.openat2), .tolerated(.fstatat), .tolerated(.flock),
+                .fails(.renameat), .fails(.fstatat), .fails(.fchmod),
+            ]
             if d >= .fileSync { steps.append(.fails(.fsync)) }
-            // Lock the source, hard-link it in under a temp name, check it is the opened file,
-            // rename it into place; then the source name's unlink is best effort.
-            steps += [.fails(.flock), .fails(.linkat), .fails(.fstatat), .fails(.renameat), .tolerated(.unlinkat)]
+            steps.append(.fails(.renameat))
             if d == .fullSync { steps.append(.afterCommit(.fsync)) }
             // The context's descriptor, then the source's (read-only): errors ignored.
             return steps + [.tolerated(.close), .tolerated(.close)]
         case .moveCrossDevice:
             let before: [SweepStep] = [
-                .fails(.openat), .fails(.fstat), .fails(.openat2), .fails(.fchmod), .fails(.fsync), .fails(.flock),
-                .fails(.linkat),
+                .fails(.openat), .fails(.fstat), .fails(.openat2), .tolerated(.fstatat), .tolerated(.flock), .fails(.renameat),
             ]
-            let copy = Self.atomicReplace([.fails(.fallocate), .fails(.copyFileRange), .fails(.copyFileRange)], d)
-            // The source's unlink after the commit is best effort: the move itself succeeded.
-            // atomicReplace fsynced the directory already; then both descriptors are closed.
-            let after: [SweepStep] = [.tolerated(.unlinkat), .tolerated(.close), .tolerated(.close)]
+            let copy = Self.atomicReplace([.fails(.fallocate), .fails(.copyFileRange), .fails(.copyFileRange)], d, reserved: true)
+            // Then the source name is removed, best effort (the move itself succeeded): its
+            // directory opened, the name captured by a rename, checked, unlinked; then the
+            // descriptors are closed.
+            let after: [SweepStep] = [
+                .tolerated(.openat), .tolerated(.renameat), .tolerated(.fstatat), .tolerated(.unlinkat), .tolerated(.close),
+                .tolerated(.close), .tolerated(.close),
+            ]
             return before + copy + after
         case .download:
             return [.fails(.openat2), .fails(.fstat), .fails(.read), .tolerated(.close)]
@@ -478,20 +505,23 @@ enum SweepOperation: String, CaseIterable, Sendable, CustomTestStringConvertible
             // The descriptor goes to the caller's FileHandle, which closes it with Foundation.
             return [.fails(.openat2), .fails(.fstat)]
         case .exportToFile:
+            // The destination is inspected first (fstat, and its O_APPEND flag). The export moves
+            // exactly the stored size, so no call is made to find the end of input.
             return [
-                .fails(.openat2), .fails(.fstat), .failsAs(.fstat, .destinationUnwritable), .tolerated(.fadvise),
-                .fails(.copyFileRange), .fails(.copyFileRange), .tolerated(.close),
+                .failsAs(.fstat, .destinationUnwritable), .failsAs(.fcntl, .destinationUnwritable), .fails(.openat2), .fails(.fstat),
+                .tolerated(.fadvise),
+                .fails(.copyFileRange), .tolerated(.close),
             ]
         case .exportToPipe:
             // Under 1 MiB: no fadvise.
             return [
-                .fails(.openat2), .fails(.fstat), .failsAs(.fstat, .destinationUnwritable), .fails(.splice), .fails(.splice),
-                .tolerated(.close),
+                .failsAs(.fstat, .destinationUnwritable), .failsAs(.fcntl, .destinationUnwritable), .fails(.openat2), .fails(.fstat),
+                .fails(.splice), .tolerated(.close),
             ]
         case .exportToSocket:
             return [
-                .fails(.openat2), .fails(.fstat), .failsAs(.fstat, .destinationUnwritable), .fails(.sendfile), .fails(.sendfile),
-                .tolerated(.close),
+                .failsAs(.fstat, .destinationUnwritable), .failsAs(.fcntl, .destinationUnwritable), .fails(.openat2), .fails(.fstat),
+                .fails(.sendfile), .tolerated(.close),
             ]
         case .delete, .deleteFileSync:
             var steps: [SweepStep] = [.fails(.openat2), .fails(.unlinkat)]
@@ -509,11 +539,12 @@ enum SweepOperation: String, CaseIterable, Sendable, CustomTestStringConvertible
     /// fstat of the caller's handle: a failure there is `.sourceUnreadable`; then the context.
     private static let inspectSource: [SweepStep] = [.failsAs(.fstat, .sourceUnreadable), .fails(.openat2)]
 
-    /// `Engine.atomicReplace` around `fill`: the temp file is created and locked, filled,
-    /// fchmodded, fsynced (`.fileSync` and up), renamed; then closed and the directory fsynced
-    /// (`.fullSync`), both after the new content became visible.
-    private static func atomicReplace(_ fill: [SweepStep], _ durability: Durability) -> [SweepStep] {
-        var steps: [SweepStep] = [.fails(.openat), .fails(.flock)] + fill + [.fails(.fchmod)]
+    /// `Engine.store` around `fill`: the temp file is created and locked, filled, its size
+    /// checked against what was preallocated (`reserved`), fchmodded, fsynced (`.fileSync` and
+    /// up), renamed; then closed and the directory fsynced (`.fullSync`), both after the new
+    /// content became visible.
+    private static func atomicReplace(_ fill: [SweepStep], _ durability: Durability, reserved: Bool = false) -> [SweepStep] {
+        var steps: [SweepStep] = [.fails(.openat), .fails(.flock)] + fill + (reserved ? [.fails(.fstat)] : []) + [.fails(.fchmod)]
         if durability >= .fileSync { steps.append(.fails(.fsync)) }
         steps += [.fails(.renameat), .afterCommit(.close)]
         if durability == .fullSync { steps.append(.afterCommit(.fsync)) }
@@ -876,7 +907,8 @@ final class SweepFixture {
         let path: String?
         if case .failsAs = site.step.expect {
             path = nil
-        } else if op.kind == .move && site.index < 2 {
+        } else if op.kind == .move && (site.index < 2 || (site.step.syscall == .renameat && site.call == 1)) {
+            // Opening and inspecting the source, and the rename that takes the source name in.
             path = moveSource
         } else if op.kind == .list {
             path = directory

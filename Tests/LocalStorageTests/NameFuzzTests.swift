@@ -145,13 +145,15 @@ fileprivate struct StoreModel {
 
     // The documented rules, restated independently of the engine.
 
+    /// Every component, of names and contexts alike, must not start with `.ls-` (the engine's own).
     static func componentIsValid(_ component: ArraySlice<UInt8>) -> Bool {
         !component.isEmpty && component.count <= Int(NAME_MAX) && !component.contains(0) && !component.contains(slash)
             && component != [UInt8(ascii: ".")] && component != [UInt8(ascii: "."), UInt8(ascii: ".")]
+            && !component.starts(with: Array(".ls-".utf8))
     }
 
     static func nameIsValid(_ name: [UInt8]) -> Bool {
-        componentIsValid(name[...]) && !name.starts(with: Array(reservedTempPrefix.utf8))
+        componentIsValid(name[...])
     }
 
     /// The components of a valid context, nil for an invalid one.
@@ -347,6 +349,7 @@ fileprivate struct NameFuzzer {
     static let pool: [[UInt8]] = [
         "a", "b", "c", "x", "data", "é", "e\u{301}", ".", "..", "...", ".a", "..a", "a.", " ", "-", "~", "*", "\\", "\\..",
         "%2e%2e", "%2f", "CON", "nul", "root", "sentinel", ".ls-tmp-", ".ls-tmp-0123456789abcdef", ".ls-tmp", "ls-tmp-",
+        ".ls-", ".ls", ".ls-meta", "x.ls-",
         ".LS-TMP-x", "\u{FEFF}", "\u{301}", "\u{600}", "\u{200D}", "\u{202E}", "\u{FE0F}", "\n", "\t", "\u{7F}", "\u{FFFD}",
         "😀", "👨‍👩‍👧", "日本", "a\u{0}b", "\u{0}",
     ].map { Array($0.utf8) }

@@ -20,25 +20,15 @@ extern "C" {
 extern const uint64_t CLocalStorage_RESOLVE_BENEATH;
 extern const uint64_t CLocalStorage_RESOLVE_NO_SYMLINKS;
 extern const uint64_t CLocalStorage_RESOLVE_NO_MAGICLINKS;
-extern const uint64_t CLocalStorage_RESOLVE_NO_XDEV;
-extern const int CLocalStorage_O_TMPFILE;
 extern const int CLocalStorage_O_PATH;
-extern const int CLocalStorage_O_DIRECTORY;
-extern const int CLocalStorage_O_NOFOLLOW;
-extern const int CLocalStorage_O_CLOEXEC;
-extern const int CLocalStorage_AT_EMPTY_PATH;
-extern const int CLocalStorage_AT_SYMLINK_NOFOLLOW;
-extern const int CLocalStorage_AT_REMOVEDIR;
 extern const unsigned int CLocalStorage_RENAME_NOREPLACE;
 extern const unsigned int CLocalStorage_RENAME_EXCHANGE;
 extern const unsigned int CLocalStorage_SPLICE_F_MOVE;
 extern const unsigned int CLocalStorage_SPLICE_F_MORE;
 extern const int CLocalStorage_FALLOC_FL_KEEP_SIZE;
 extern const int CLocalStorage_POSIX_FADV_SEQUENTIAL;
-extern const int CLocalStorage_POSIX_FADV_DONTNEED;
 extern const int CLocalStorage_F_GETPIPE_SZ;
 extern const int CLocalStorage_F_SETPIPE_SZ;
-extern const int CLocalStorage_MADV_SEQUENTIAL;
 
 // MARK: errno access (Swift reads errno right after a failing call; tests set it when mocking)
 int CLocalStorage_errno(void);
@@ -54,7 +44,6 @@ int CLocalStorage_close(int fd);
 ssize_t CLocalStorage_read(int fd, void *buffer, size_t count);
 ssize_t CLocalStorage_pread(int fd, void *buffer, size_t count, off_t offset);
 ssize_t CLocalStorage_write(int fd, const void *buffer, size_t count);
-ssize_t CLocalStorage_pwrite(int fd, const void *buffer, size_t count, off_t offset);
 off_t CLocalStorage_lseek(int fd, off_t offset, int whence);
 ssize_t CLocalStorage_copy_file_range(int fdIn, off_t *offsetIn, int fdOut, off_t *offsetOut,
                                       size_t length, unsigned int flags);
@@ -64,16 +53,18 @@ ssize_t CLocalStorage_splice(int fdIn, off_t *offsetIn, int fdOut, off_t *offset
 /// ioctl(dest, FICLONE, src): share all of src's extents with dest (reflink).
 int CLocalStorage_ficlone(int destFD, int srcFD);
 int CLocalStorage_fallocate(int fd, int mode, off_t offset, off_t length);
+int CLocalStorage_ftruncate(int fd, off_t length);
 /// fadvise64(2) through syscall(2), so failures come back as -1 and errno like every other call.
 int CLocalStorage_fadvise(int fd, off_t offset, off_t length, int advice);
 int CLocalStorage_pipe2(int fds[2], int flags);
 int CLocalStorage_fcntl_int(int fd, int command, int argument);
 
 int CLocalStorage_flock(int fd, int operation);
+/// poll(2) on one descriptor: waits until it is ready for `events` (POLLIN/POLLOUT).
+int CLocalStorage_poll_one(int fd, short events, int timeoutMilliseconds);
 
 // MARK: Durability
 int CLocalStorage_fsync(int fd);
-int CLocalStorage_fdatasync(int fd);
 
 // MARK: Namespace operations
 int CLocalStorage_renameat(int oldDirFD, const char *oldPath, int newDirFD, const char *newPath);
@@ -86,13 +77,19 @@ int CLocalStorage_mkdirat(int dirfd, const char *path, mode_t mode);
 int CLocalStorage_fstatat(int dirfd, const char *path, struct stat *buffer, int flags);
 int CLocalStorage_fstat(int fd, struct stat *buffer);
 int CLocalStorage_fchmod(int fd, mode_t mode);
+/// futimens(fd, NULL): both times to now.
+int CLocalStorage_futimens_now(int fd);
 /// getdents64(2) through syscall(2): fills `buffer` with `struct linux_dirent64` records.
 ssize_t CLocalStorage_getdents64(int fd, void *buffer, size_t count);
+/// Fields of the `struct linux_dirent64` record at `record` (from getdents64), read through
+/// the kernel's own struct layout rather than byte offsets.
+unsigned short CLocalStorage_dirent_reclen(const void *record);
+unsigned char CLocalStorage_dirent_type(const void *record);
+const char *CLocalStorage_dirent_name(const void *record);
 
 // MARK: Memory mapping
 void *CLocalStorage_mmap(void *address, size_t length, int protection, int flags, int fd, off_t offset);
 int CLocalStorage_munmap(void *address, size_t length);
-int CLocalStorage_madvise(void *address, size_t length, int advice);
 /// MAP_FAILED, which Swift cannot import as a macro.
 void *CLocalStorage_MAP_FAILED(void);
 

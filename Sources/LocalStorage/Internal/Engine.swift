@@ -6,22 +6,21 @@ import Synchronization
 /// operation starts from, the settings, and what the kernel has said it cannot do.
 final class Engine: Sendable {
     let rootFD: CInt
+    /// The root as the kernel resolved it (realpath), for `getRootPath()` and messages.
     let rootPath: String
     let rootDevice: UInt64
     let durability: Durability
     /// Mode of stored files; temp files stay 0600 until their content is complete.
     let fileMode: mode_t
     let support = KernelSupport()
+    let tempNames = TempNameSource()
 
-    init(rootPath: String, durability: Durability, fileMode: mode_t) throws(SyscallError) {
-        try Engine.makeDirectories(rootPath, sync: durability == .fullSync)
-        let fd = try retryingInterrupts(.openat) {
-            system_openat(AT_FDCWD, rootPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
-        }
+    init(storagePath: String, durability: Durability, fileMode: mode_t) throws(SyscallError) {
+        let fd = try openRoot(storagePath, sync: durability == .fullSync)
         let status: stat
         do { status = try fileStatus(fd) } catch { closeDescriptor(fd); throw error }
         self.rootFD = fd
-        self.rootPath = rootPath
+        self.rootPath = canonicalPath(of: fd) ?? lexicallyAbsolute(storagePath)
         self.rootDevice = UInt64(status.st_dev)
         self.durability = durability
         self.fileMode = fileMode
@@ -31,35 +30,8 @@ final class Engine: Sendable {
 
     /// Absolute path of `relative` under the root, for error messages.
     func absolutePath(_ relative: String) -> String {
-        relative.isEmpty ? rootPath : rootPath + "/" + relative
-    }
-
-    /// `mkdir -p` for the root itself (an absolute, normalized path); fsyncs the parent of each
-    /// directory it creates when asked to.
-    private static func makeDirectories(_ path: String, sync: Bool) throws(SyscallError) {
-        var prefix = ""
-        for component in path.split(separator: "/") {
-            let parent = prefix.isEmpty ? "/" : prefix
-            prefix += "/" + component
-            let created: Bool
-            do {
-                _ = try retryingInterrupts(.mkdirat) { system_mkdirat(AT_FDCWD, prefix, 0o755) }
-                created = true
-            } catch {
-                // EEXIST: already there. EACCES/EPERM/EROFS on an existing ancestor: we may not
-                // create, but need not; the final open says whether the root is usable.
-                let errno = error.errno.rawValue
-                guard errno == EEXIST || errno == EACCES || errno == EPERM || errno == EROFS else { throw error }
-                created = false
-            }
-            if created && sync {
-                let parentFD = try retryingInterrupts(.openat) {
-                    system_openat(AT_FDCWD, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
-                }
-                defer { closeDescriptor(parentFD) }
-                _ = try retryingInterrupts(.fsync) { system_fsync(parentFD) }
-            }
-        }
+        if relative.isEmpty { return rootPath }
+        return rootPath == "/" ? "/" + relative : rootPath + "/" + relative
     }
 }
 
@@ -69,8 +41,11 @@ enum KernelFeature: UInt32, Sendable, CaseIterable {
 }
 
 /// Remembers which kernel paths were refused, so the fallback is taken straight away next time.
-/// ENOSYS means the kernel lacks the call everywhere; EXDEV, EINVAL and EOPNOTSUPP are answers
-/// about a pair of file systems, so they are remembered for that pair (by device number) only.
+/// A missing syscall (ENOSYS, or EPERM from a seccomp filter for openat2) is remembered for
+/// every file; EXDEV, EINVAL and EOPNOTSUPP are answers about a pair of file systems, so they
+/// are remembered for that pair (by device number) only. A refusal caused by one descriptor
+/// (O_APPEND, the same file on both ends, a write-only source) is never remembered: the copy
+/// engine rules those out before asking the kernel.
 final class KernelSupport: Sendable {
     private let missing = Atomic<UInt32>(0)
     private let refusedPairs = Mutex<Set<Pair>>([])

@@ -22,6 +22,7 @@ struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     static let illegalSeek = Errno(rawValue: ESPIPE)
     static let tryAgain = Errno(rawValue: EAGAIN)
     static let notEmpty = Errno(rawValue: ENOTEMPTY)
+    static let notPermitted = Errno(rawValue: EPERM)
 
     /// The calling thread's errno, read right after a failing call.
     static var current: Errno { Errno(rawValue: Glibc.errno) }

@@ -4,11 +4,11 @@ import Glibc
 /// The syscalls the engine makes, named as in their man pages. Errors carry one of these, and
 /// the test-only fault injector (`Mocking.swift`) targets them by name.
 enum Syscall: String, Sendable, CaseIterable {
-    case openat, openat2, close, read, pread, write, pwrite, lseek
+    case openat, openat2, close, read, pread, write, lseek
     case copyFileRange = "copy_file_range"
-    case sendfile, splice, ficlone, fallocate, fadvise, pipe2, fcntl, flock
-    case fsync, fdatasync, renameat, renameat2, linkat, unlinkat, mkdirat, fstatat, fstat, fchmod
-    case getdents64, mmap, munmap
+    case sendfile, splice, ficlone, fallocate, ftruncate, fadvise, pipe2, fcntl, flock, poll
+    case fsync, renameat, renameat2, unlinkat, mkdirat, fstatat, fstat, fchmod, futimens
+    case getdents64, mmap
 }
 
 // Raw one-to-one calls: -1 and errno exactly as the shim returns them. In debug builds each
@@ -86,19 +86,6 @@ func system_write(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int 
 }
 
 @inline(__always)
-func system_pwrite(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int, _ offset: off_t) -> Int {
-    #if ENABLE_MOCKING
-    var count = count
-    if let injected = mockAction(.pwrite, count: &count) { return injected }
-    let result = CLocalStorage_pwrite(fd, buffer, count, offset)
-    mockRecord(.pwrite, result)
-    return result
-    #else
-    return CLocalStorage_pwrite(fd, buffer, count, offset)
-    #endif
-}
-
-@inline(__always)
 func system_lseek(_ fd: CInt, _ offset: off_t, _ whence: CInt) -> off_t {
     #if ENABLE_MOCKING
     if let injected = mockFailure(.lseek) { return off_t(injected) }
@@ -162,6 +149,14 @@ func system_fallocate(_ fd: CInt, _ mode: CInt, _ offset: off_t, _ length: off_t
 }
 
 @inline(__always)
+func system_ftruncate(_ fd: CInt, _ length: off_t) -> CInt {
+    #if ENABLE_MOCKING
+    if let injected = mockFailure(.ftruncate) { return CInt(injected) }
+    #endif
+    return CLocalStorage_ftruncate(fd, length)
+}
+
+@inline(__always)
 func system_fadvise(_ fd: CInt, _ offset: off_t, _ length: off_t, _ advice: CInt) -> CInt {
     #if ENABLE_MOCKING
     if let injected = mockFailure(.fadvise) { return CInt(injected) }
@@ -194,6 +189,14 @@ func system_flock(_ fd: CInt, _ operation: CInt) -> CInt {
 }
 
 @inline(__always)
+func system_poll(_ fd: CInt, _ events: CShort) -> CInt {
+    #if ENABLE_MOCKING
+    if let injected = mockFailure(.poll) { return CInt(injected) }
+    #endif
+    return CLocalStorage_poll_one(fd, events, -1)
+}
+
+@inline(__always)
 func system_fsync(_ fd: CInt) -> CInt {
     #if ENABLE_MOCKING
     if let injected = mockFailure(.fsync) { return CInt(injected) }
@@ -220,16 +223,6 @@ func system_renameat2(
     if let injected = mockFailure(.renameat2) { return CInt(injected) }
     #endif
     return CLocalStorage_renameat2(oldDirFD, oldPath, newDirFD, newPath, flags)
-}
-
-@inline(__always)
-func system_linkat(
-    _ oldDirFD: CInt, _ oldPath: UnsafePointer<CChar>, _ newDirFD: CInt, _ newPath: UnsafePointer<CChar>, _ flags: CInt
-) -> CInt {
-    #if ENABLE_MOCKING
-    if let injected = mockFailure(.linkat) { return CInt(injected) }
-    #endif
-    return CLocalStorage_linkat(oldDirFD, oldPath, newDirFD, newPath, flags)
 }
 
 @inline(__always)
@@ -275,6 +268,14 @@ func system_fchmod(_ fd: CInt, _ mode: mode_t) -> CInt {
 }
 
 @inline(__always)
+func system_futimens_now(_ fd: CInt) -> CInt {
+    #if ENABLE_MOCKING
+    if let injected = mockFailure(.futimens) { return CInt(injected) }
+    #endif
+    return CLocalStorage_futimens_now(fd)
+}
+
+@inline(__always)
 func system_getdents64(_ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     #if ENABLE_MOCKING
     if let injected = mockFailure(.getdents64) { return injected }
@@ -296,7 +297,3 @@ func system_munmap(_ address: UnsafeMutableRawPointer, _ length: Int) -> CInt {
     CLocalStorage_munmap(address, length)
 }
 
-@inline(__always)
-func system_madvise(_ address: UnsafeMutableRawPointer, _ length: Int, _ advice: CInt) -> CInt {
-    CLocalStorage_madvise(address, length, advice)
-}
