@@ -42,10 +42,15 @@ let package = Package(
             name: "StorageTestSupport",
             path: "Tests/StorageTestSupport"
         ),
-        // Child processes for tests: peak-memory measurement, the crash harness, rlimits.
+        // Test-only C: a seccomp filter for the child that runs without openat2.
+        .target(
+            name: "CStorageTestSupport",
+            path: "Tests/CStorageTestSupport"
+        ),
+        // Child processes for tests: peak-memory measurement, the crash harness, rlimits, seccomp.
         .executableTarget(
             name: "StorageTestHelper",
-            dependencies: ["LocalStorage", "StorageTestSupport"],
+            dependencies: ["LocalStorage", "StorageTestSupport", "CStorageTestSupport"],
             path: "Tests/StorageTestHelper"
         ),
         .testTarget(

@@ -69,5 +69,7 @@ import Testing
         group.wait()
         #expect(failures.withLock { $0 }.isEmpty)
         #expect(try storage.listStoredFiles("a/b/c/d/e") == (0..<8).map { "f\($0)" })
+        // listStoredFiles never shows temp files, so look at the directory itself.
+        #expect(tempFiles(in: scratch.at("root/a/b/c/d/e")).isEmpty)
     }
 }

@@ -16,6 +16,9 @@
 //   enospc <root>     the root is on a 4 MiB tmpfs: big uploads fail with ENOSPC, space comes back
 //   modes <root> <umask-octal>
 //       prints "stored=<mode> temp=<mode>" under that umask
+//   sweep-nofile <root> <limit>   orphan sweep under RLIMIT_NOFILE: prints "removed=<n>"
+//   seccomp-openat2 <root>        openat2 denied with EPERM by seccomp: prints "ok" if all works
+//   sweep-cost <root>             prints the time to open the storage and to sweep it whole
 import Foundation
 import Glibc
 
@@ -35,6 +38,9 @@ do {
     case "fsize": try fileSizeLimit(rest)
     case "enospc": try fullDisk(rest)
     case "modes": try modes(rest)
+    case "sweep-nofile": try sweepUnderFileLimit(rest)
+    case "seccomp-openat2": try underSeccomp(rest)
+    case "sweep-cost": try sweepCost(rest)
     default: fail("usage: see the comment at the top of main.swift")
     }
 } catch {

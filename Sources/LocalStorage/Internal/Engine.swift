@@ -36,7 +36,7 @@ final class Engine: Sendable {
 }
 
 /// Kernel paths that can be unsupported, and so are remembered once refused.
-enum KernelFeature: UInt32, Sendable, CaseIterable {
+enum KernelFeature: UInt32, Sendable {
     case openat2 = 1, ficlone = 2, copyFileRange = 4, sendfile = 8, splice = 16, fallocate = 32
 }
 

@@ -8,7 +8,16 @@ extension Engine {
         do {
             return DirectoryHandle(fd: try openBeneath(context, flags: directoryFlags), owned: true)
         } catch where create && error.errno == .noSuchFile {
-            return try createContext(context)
+            // A directory made on the way can be removed before the next step reaches it (an
+            // `rm -rf` racing the upload): start again, a bounded number of times.
+            var attempts = 0
+            while true {
+                do {
+                    return try createContext(context)
+                } catch where error.errno == .noSuchFile && attempts < contextRecreationAttempts {
+                    attempts += 1
+                }
+            }
         }
     }
 

@@ -19,9 +19,7 @@ struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     static let ioError = Errno(rawValue: EIO)
     static let noSpace = Errno(rawValue: ENOSPC)
     static let badFileDescriptor = Errno(rawValue: EBADF)
-    static let illegalSeek = Errno(rawValue: ESPIPE)
     static let tryAgain = Errno(rawValue: EAGAIN)
-    static let notEmpty = Errno(rawValue: ENOTEMPTY)
     static let notPermitted = Errno(rawValue: EPERM)
 
     /// The calling thread's errno, read right after a failing call.
@@ -32,12 +30,6 @@ struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     var meansUnsupported: Bool {
         self == .crossDevice || self == .invalidArgument || self == .noSystemCall
             || self == .notSupported || rawValue == ENOTTY
-    }
-
-    /// True where linkat cannot make a hard link here (another file system, links not
-    /// supported or not allowed, too many links), so a copy must take over.
-    var meansNoHardLink: Bool {
-        self == .crossDevice || rawValue == EPERM || rawValue == EMLINK || meansUnsupported
     }
 
     /// The symbolic name, e.g. "ENOSPC", for messages.
