@@ -61,18 +61,33 @@ final class EncodedNode {
     static let emptyKeyed: [UInt8] = [WireTag.keyed.rawValue, 0]
 
     let kind: Kind
-    var bytes: [UInt8] = []
+    // One encoding runs on one thread and never holds two accesses to a node's storage at once,
+    // so the dynamic exclusivity checks (a fifth of the encoder's time) are left out.
+    @exclusivity(unchecked) var bytes: [UInt8] = []
     /// Nested nodes and the offsets in `bytes` where they go, in increasing order.
-    var children: [(offset: Int, node: EncodedNode)] = []
+    @exclusivity(unchecked) var children: [(offset: Int, node: EncodedNode)] = []
     /// Unkeyed: the elements so far.
-    var count = 0
-    /// Keyed: where each entry starts, and which entry holds each key.
-    var entryStarts: [Int] = []
-    var entryIndex: [String: Int] = [:]
+    @exclusivity(unchecked) var count = 0
+    /// Keyed: where each entry starts in `bytes`, its key, and the key's FNV-1a hash.
+    struct Entry {
+        var start: Int
+        let key: String
+        let hash: UInt64
+    }
+    @exclusivity(unchecked) var entries: [Entry] = []
+    /// Keyed, past `indexThreshold` entries: the entry of each key, for finding duplicates.
+    @exclusivity(unchecked) var entryIndex: [String: Int]?
+    /// Up to this many entries, duplicates are found by comparing hashes, which is much cheaper
+    /// than a Dictionary (most containers are structs of a few keys).
+    static let indexThreshold = 32
     /// The bytes of the children's encodings plus `bytes`, set by `measure`.
     private var contentSize = 0
 
-    init(kind: Kind) { self.kind = kind }
+    init(kind: Kind) {
+        self.kind = kind
+        // Most containers are small structs: start with room for one, not a growth per append.
+        bytes.reserveCapacity(64)
+    }
 
     /// Nests `child` at the current end of the bytes.
     func splice(_ child: EncodedNode) {
@@ -92,16 +107,29 @@ final class EncodedNode {
     /// same key, so the last write wins as in JSONEncoder (a subclass and its superclass may share
     /// one container and both write `id`).
     func beginEntry(_ key: String) -> EntryMark {
-        if let earlier = entryIndex[key] { removeEntry(earlier) }
-        let mark = EntryMark(key: key, bytes: bytes.count, children: children.count)
-        entryIndex[key] = entryStarts.count
-        entryStarts.append(bytes.count)
-        var key = key
-        key.withUTF8 { utf8 in
+        var utf8Key = key
+        return utf8Key.withUTF8 { utf8 in
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+            if let earlier = entry(of: key, hash: hash) { removeEntry(earlier) }
+            let mark = EntryMark(key: key, bytes: bytes.count, children: children.count)
+            if entryIndex == nil && entries.count >= Self.indexThreshold {
+                entryIndex = Dictionary(uniqueKeysWithValues: entries.indices.map { (entries[$0].key, $0) })
+            }
+            entryIndex?[key] = entries.count
+            entries.append(Entry(start: bytes.count, key: key, hash: hash))
             bytes.appendVarint(utf8.count)
             bytes.append(contentsOf: utf8)
+            return mark
         }
-        return mark
+    }
+
+    private func entry(of key: String, hash: UInt64) -> Int? {
+        if let entryIndex { return entryIndex[key] }
+        for index in entries.indices where entries[index].hash == hash && entries[index].key == key {
+            return index
+        }
+        return nil
     }
 
     /// Removes the entry begun at `mark`, whose value failed to encode, so that a caller that
@@ -110,14 +138,14 @@ final class EncodedNode {
         bytes.removeSubrange(mark.bytes...)
         children.removeSubrange(mark.children...)
         if kind == .keyed {
-            entryStarts.removeLast()
-            entryIndex[mark.key] = nil
+            entries.removeLast()
+            entryIndex?[mark.key] = nil
         }
     }
 
     private func removeEntry(_ index: Int) {
-        let start = entryStarts[index]
-        let end = index + 1 < entryStarts.count ? entryStarts[index + 1] : bytes.count
+        let start = entries[index].start
+        let end = index + 1 < entries.count ? entries[index + 1].start : bytes.count
         let removed = end - start
         bytes.removeSubrange(start..<end)
         // The entry's own children sit after its key, so at offsets in start+1...end; the next
@@ -126,9 +154,11 @@ final class EncodedNode {
         for child in children.indices where children[child].offset > end {
             children[child].offset -= removed
         }
-        entryStarts.remove(at: index)
-        for later in index..<entryStarts.count { entryStarts[later] -= removed }
-        for (key, entry) in entryIndex where entry > index { entryIndex[key] = entry - 1 }
+        entries.remove(at: index)
+        for later in index..<entries.count { entries[later].start -= removed }
+        if entryIndex != nil {
+            entryIndex = Dictionary(uniqueKeysWithValues: entries.indices.map { (entries[$0].key, $0) })
+        }
     }
 
     // MARK: Serializing
