@@ -337,6 +337,100 @@ struct ElementWise<Element: Codable & Equatable>: Codable, Equatable {
     }
 }
 
+/// Writes `count` keys, then writes some of them again with nested values: the last write wins,
+/// as in JSONEncoder, both for a few keys (compared by hash) and for many (indexed).
+struct Rewriter: Codable, Equatable {
+    var count: Int
+    var rewritten: [Int]
+
+    init(count: Int, rewritten: [Int]) {
+        self.count = count
+        self.rewritten = rewritten
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: BinaryCodingKey.self)
+        for index in 0..<count {
+            var nested = container.nestedUnkeyedContainer(forKey: BinaryCodingKey(stringValue: "k\(index)"))
+            try nested.encode("first \(index)")
+        }
+        for index in rewritten {
+            let key = BinaryCodingKey(stringValue: "k\(index)")
+            var nested = container.nestedContainer(keyedBy: BinaryCodingKey.self, forKey: key)
+            try nested.encode("second \(index)", forKey: BinaryCodingKey(stringValue: "value"))
+            // A super encoder used after its key was rewritten writes into a detached slot.
+            if index.isMultiple(of: 2) {
+                let stale = container.superEncoder(forKey: BinaryCodingKey(stringValue: "stale\(index)"))
+                try container.encode("replaced", forKey: BinaryCodingKey(stringValue: "stale\(index)"))
+                var slot = stale.singleValueContainer()
+                try slot.encode("written too late")
+            }
+        }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: BinaryCodingKey.self)
+        var rewritten: [Int] = []
+        var count = 0
+        for index in 0... {
+            let key = BinaryCodingKey(stringValue: "k\(index)")
+            guard container.contains(key) else { break }
+            count += 1
+            if let list = try? container.decode([String].self, forKey: key) {
+                guard list == ["first \(index)"] else { throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "\(list)") }
+            } else {
+                let nested = try container.nestedContainer(keyedBy: BinaryCodingKey.self, forKey: key)
+                guard try nested.decode(String.self, forKey: BinaryCodingKey(stringValue: "value")) == "second \(index)" else {
+                    throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "second")
+                }
+                rewritten.append(index)
+                if index.isMultiple(of: 2) {
+                    let staleKey = BinaryCodingKey(stringValue: "stale\(index)")
+                    guard try container.decode(String.self, forKey: staleKey) == "replaced" else {
+                        throw DecodingError.dataCorruptedError(forKey: staleKey, in: container, debugDescription: "stale")
+                    }
+                }
+            }
+        }
+        let keys = container.allKeys.map(\.stringValue)
+        guard Set(keys).count == keys.count else {
+            throw DecodingError.dataCorruptedError(forKey: BinaryCodingKey(stringValue: "k0"), in: container, debugDescription: "duplicate keys \(keys)")
+        }
+        self.count = count
+        self.rewritten = rewritten.sorted()
+    }
+}
+
+/// Holds two nested keyed containers at the same depth and reads them alternately, so that
+/// their lookup hints keep displacing each other.
+struct Interleaved: Codable, Equatable {
+    struct Pair: Codable, Equatable { var a, b, c: Int }
+    var left: Pair
+    var right: Pair
+    enum CodingKeys: String, CodingKey { case left, right }
+    enum PairKeys: String, CodingKey { case a, b, c }
+
+    init(left: Pair, right: Pair) {
+        self.left = left
+        self.right = right
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let left = try container.nestedContainer(keyedBy: PairKeys.self, forKey: .left)
+        let right = try container.nestedContainer(keyedBy: PairKeys.self, forKey: .right)
+        // Each read asks the other container for the key after the one just read.
+        let leftA = try left.decode(Int.self, forKey: .a)
+        let rightB = try right.decode(Int.self, forKey: .b)
+        let leftC = try left.decode(Int.self, forKey: .c)
+        let rightA = try right.decode(Int.self, forKey: .a)
+        let leftB = try left.decode(Int.self, forKey: .b)
+        let rightC = try right.decode(Int.self, forKey: .c)
+        self.left = Pair(a: leftA, b: leftB, c: leftC)
+        self.right = Pair(a: rightA, b: rightB, c: rightC)
+    }
+}
+
 /// Lists of lists of any depth, read through unkeyed containers.
 struct NestedLists: Codable, Equatable {
     var children: [NestedLists]
@@ -711,6 +805,35 @@ private struct PrivatePoint { var x, y: Float }
         #expect(try decodeBinary([Float].self, elementwise) == floats)
         #expect(try decodeBinary(ContiguousArray<Float>.self, elementwise) == ContiguousArray(floats))
         #expect(try decodeBinary(Data.self, encodeObjectPayload(ElementWise<UInt8>([1, 2]), encoding: .binary)) == Data([1, 2]))
+    }
+
+    @Test(arguments: [(3, [1]), (20, [0, 7, 19]), (40, [2, 3, 35, 39]), (100, Array(stride(from: 0, to: 100, by: 3)))])
+    func rewrittenKeysKeepTheLastValue(_ count: Int, _ rewritten: [Int]) throws {
+        let payload = try encodeObjectPayload(Rewriter(count: count, rewritten: rewritten), encoding: .binary)
+        #expect(try decodeBinary(Rewriter.self, payload) == Rewriter(count: count, rewritten: rewritten))
+    }
+
+    @Test func containersAtTheSameDepthReadAlternately() throws {
+        let value = Interleaved(left: .init(a: 1, b: 2, c: 3), right: .init(a: 4, b: 5, c: 6))
+        #expect(try roundTrip(value, .binary) == value)
+    }
+
+    /// Encoders and decoders share nothing: many tasks at once get their own values back.
+    @Test func concurrentCodingIsIndependent() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    for round in 0..<200 {
+                        var record = TwentyFieldRecord.sample
+                        record.id = task * 1000 + round
+                        record.weights[round] = Float(task)
+                        let back = try roundTrip(record, .binary)
+                        #expect(back == record)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 
     @Test func keysAreLookedUpByName() throws {
