@@ -921,6 +921,25 @@ private struct PrivatePoint { var x, y: Float }
         }
     }
 
+    /// Every byte of a payload changed in turn, past the checksum (as if it had collided): the
+    /// decoder returns a value or throws, and copies no more than the payload holds.
+    @Test func everyPayloadByteChangeDecodesOrThrows() throws {
+        for value in [try encodeObjectPayload(Everything(), encoding: .binary), try encodeObjectPayload(TwentyFieldRecord.sample, encoding: .binary)] {
+            // The record's 4,000 bytes of floats decode whatever their bits: only their first bytes.
+            for index in value.indices.prefix(1200) {
+                for change: UInt8 in [0x01, 0x80, 0xFF] {
+                    var damaged = value
+                    damaged[index] ^= change
+                    for type in [Everything.self, TwentyFieldRecord.self] as [any Decodable.Type] {
+                        var copied = 0
+                        _ = try? damaged.withUnsafeBytes { try BinaryObjectDecoder.decode(type, from: $0, copiedBytes: &copied) }
+                        #expect(copied <= damaged.count, "byte \(index) ^ \(change) as \(type)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Hostile nesting deeper than the limit throws instead of exhausting the stack; values
     /// within it decode.
     @Test func nestingDepthIsBounded() throws {
