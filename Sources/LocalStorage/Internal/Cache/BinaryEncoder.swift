@@ -62,7 +62,7 @@ final class EncodedNode {
 
     let kind: Kind
     // One encoding runs on one thread and never holds two accesses to a node's storage at once,
-    // so the dynamic exclusivity checks (a fifth of the encoder's time) are left out.
+    // so the dynamic exclusivity checks (a sixth of the encoder's instructions) are left out.
     @exclusivity(unchecked) var bytes: [UInt8] = []
     /// Nested nodes and the offsets in `bytes` where they go, in increasing order.
     @exclusivity(unchecked) var children: [(offset: Int, node: EncodedNode)] = []
@@ -85,7 +85,7 @@ final class EncodedNode {
 
     init(kind: Kind) {
         self.kind = kind
-        // Most containers are small structs: start with room for one, not a growth per append.
+        // Most containers hold a small struct: 64 bytes spare the first few reallocations.
         bytes.reserveCapacity(64)
     }
 
@@ -114,7 +114,7 @@ final class EncodedNode {
             if let earlier = entry(of: key, hash: hash) { removeEntry(earlier) }
             let mark = EntryMark(key: key, bytes: bytes.count, children: children.count)
             if entryIndex == nil && entries.count >= Self.indexThreshold {
-                entryIndex = Dictionary(uniqueKeysWithValues: entries.indices.map { (entries[$0].key, $0) })
+                entryIndex = Self.index(of: entries)
             }
             entryIndex?[key] = entries.count
             entries.append(Entry(start: bytes.count, key: key, hash: hash))
@@ -122,6 +122,11 @@ final class EncodedNode {
             bytes.append(contentsOf: utf8)
             return mark
         }
+    }
+
+    private static func index(of entries: [Entry]) -> [String: Int] {
+        // Keys are unique here; keeping the last of equal keys merely avoids a trap if they were not.
+        Dictionary(entries.indices.map { (entries[$0].key, $0) }, uniquingKeysWith: { _, last in last })
     }
 
     private func entry(of key: String, hash: UInt64) -> Int? {
@@ -156,9 +161,7 @@ final class EncodedNode {
         }
         entries.remove(at: index)
         for later in index..<entries.count { entries[later].start -= removed }
-        if entryIndex != nil {
-            entryIndex = Dictionary(uniqueKeysWithValues: entries.indices.map { (entries[$0].key, $0) })
-        }
+        if entryIndex != nil { entryIndex = Self.index(of: entries) }
     }
 
     // MARK: Serializing
@@ -191,19 +194,22 @@ final class EncodedNode {
         switch kind {
         case .value:
             if contentSize == 0 {
-                for byte in Self.emptyKeyed { cursor.pointee = byte; cursor += 1 }
+                for byte in Self.emptyKeyed {
+                    cursor.initialize(to: byte)
+                    cursor += 1
+                }
                 return
             }
         case .keyed, .unkeyed:
-            cursor.pointee = (kind == .keyed ? WireTag.keyed : .unkeyed).rawValue
+            cursor.initialize(to: (kind == .keyed ? WireTag.keyed : .unkeyed).rawValue)
             cursor += 1
             var rest = UInt64(contentSize)
             while rest >= 0x80 {
-                cursor.pointee = UInt8(truncatingIfNeeded: rest) | 0x80
+                cursor.initialize(to: UInt8(truncatingIfNeeded: rest) | 0x80)
                 cursor += 1
                 rest >>= 7
             }
-            cursor.pointee = UInt8(rest)
+            cursor.initialize(to: UInt8(rest))
             cursor += 1
         }
         bytes.withUnsafeBufferPointer { own in
@@ -221,7 +227,7 @@ final class EncodedNode {
         _ source: UnsafeBufferPointer<UInt8>, from: Int, to: Int, into cursor: inout UnsafeMutablePointer<UInt8>
     ) {
         guard to > from, let base = source.baseAddress else { return }
-        cursor.update(from: base + from, count: to - from)
+        cursor.initialize(from: base + from, count: to - from)
         cursor += to - from
     }
 }
