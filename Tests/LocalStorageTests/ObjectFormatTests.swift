@@ -836,6 +836,12 @@ private struct PrivatePoint { var x, y: Float }
         }
     }
 
+    /// The decoder handed to every nested `init(from:)` fits in an existential's inline buffer
+    /// (three words), so passing it allocates nothing.
+    @Test func valueDecoderFitsInAnExistential() {
+        #expect(MemoryLayout<BinaryValueDecoder>.size <= 3 * MemoryLayout<Int>.size)
+    }
+
     @Test func keysAreLookedUpByName() throws {
         let value = PickyReader(first: 1, second: "two", third: [3], missing: nil)
         for encoding in ObjectEncoding.allCases {
