@@ -93,6 +93,15 @@ int CLocalStorage_munmap(void *address, size_t length);
 /// MAP_FAILED, which Swift cannot import as a macro.
 void *CLocalStorage_MAP_FAILED(void);
 
+// MARK: Checksums
+/// CRC-32C (Castagnoli) of `length` bytes, continuing from `crc`: pass 0 to start, or a previous
+/// result to checksum a sequence of pieces. Uses the CPU's CRC instructions when it has them.
+uint32_t CLocalStorage_crc32c(uint32_t crc, const void *data, size_t length);
+/// The same checksum by the portable table-driven path, so tests can compare the two.
+uint32_t CLocalStorage_crc32c_portable(uint32_t crc, const void *data, size_t length);
+/// 1 when CLocalStorage_crc32c runs on CPU instructions, 0 when it runs the portable path.
+int CLocalStorage_crc32c_is_hardware_accelerated(void);
+
 #ifdef __cplusplus
 }
 #endif
