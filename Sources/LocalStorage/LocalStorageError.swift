@@ -105,6 +105,18 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
         public static let move = Operation("move")
         /// `downloadFile(_:context:to:)`.
         public static let export = Operation("export")
+        /// `uploadObject`, `uploadArray`.
+        public static let uploadObject = Operation("uploadObject")
+        /// `downloadObject`, `downloadArray`.
+        public static let downloadObject = Operation("downloadObject")
+        /// `cachedObject`, `cachedData`.
+        public static let cache = Operation("cache")
+        /// `withLock`, `tryLock`, `StorageLock.unlock()`.
+        public static let lock = Operation("lock")
+        /// `fileInfo`, `listStoredFileInfo`, `usage`.
+        public static let info = Operation("info")
+        /// `prune`, and the automatic eviction of a storage with limits.
+        public static let prune = Operation("prune")
 
         public var description: String { name }
     }
