@@ -3,8 +3,9 @@ import Foundation
 // The payload of a stored object: a `Codable` value in the binary format (fast, the default) or
 // in JSON (for people who want to read the files).
 
-/// How an object's payload is encoded; the header records it, so a reader needs no option.
-enum ObjectEncoding: UInt8, Sendable, CaseIterable {
+/// How `uploadObject` encodes a value; the file's header records it, so a reader needs no
+/// option.
+public enum ObjectEncoding: UInt8, Sendable, CaseIterable {
     /// The binary object format (BinaryWireFormat.swift).
     case binary = 1
     /// JSON with sorted keys, from Foundation's JSONEncoder.

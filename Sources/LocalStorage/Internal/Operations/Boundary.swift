@@ -118,3 +118,14 @@ extension LocalStorage {
         }
     }
 }
+
+extension LocalStorage {
+    /// `run` for object operations: format failures become `.corrupted`/`.decodingFailed`.
+    func runObject<R>(_ operation: LocalStorageError.Operation, _ target: Target, _ body: () throws -> R) throws -> R {
+        do {
+            return try run(operation, target, body)
+        } catch let error as ObjectFailure {
+            throw LocalStorageError(error.failure, operation: operation, path: engine.absolutePath(target.relativePath))
+        }
+    }
+}
