@@ -63,7 +63,7 @@ struct StorageBenchCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Seconds of rounds after which a row stops even if its intervals are still wider than --precision "
-            + "(default 4; 40 for 1 GiB rows; --quick: 0.25).", valueName: "seconds"))
+            + "(default 5; 40 for 1 GiB rows; --quick: 0.25).", valueName: "seconds"))
     var budget: Double?
 
     @Option(help: ArgumentHelp(
