@@ -20,9 +20,10 @@ struct StorageBenchCommand: ParsableCommand {
         abstract: "Measure LocalStorage against raw syscalls, Foundation, NIOFileSystem, Python and memcpy.",
         discussion: """
             With no arguments: every workload family at 4 KiB, 1 MiB and 64 MiB in a scratch directory \
-            under the current directory (removed at the end): about 3 minutes on 2 cores, about 0.5 GiB \
-            of memory and 0.6 GiB of disk. --large adds the 1 GiB rows (several minutes more, about \
-            3.5 GiB of memory and disk). --quick is the CI smoke run (under 30 seconds).
+            under the current directory (removed at the end): under 3 minutes on 2 cores, about \
+            0.25 GiB of memory and 0.2 GiB of disk (it refuses to start with less than 0.6 GiB free). \
+            --large adds the 1 GiB rows (several minutes more, about 3.5 GiB of memory and disk). \
+            --quick is the CI smoke run (under 30 seconds).
 
             Method: every row runs each contender once per round, in a random order, until the 95% \
             interval of each marked ratio (median of the per-round ratios, sign-test interval) lies \

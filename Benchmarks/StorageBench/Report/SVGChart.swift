@@ -61,7 +61,8 @@ enum SVGChart {
                             + "stroke=\"#7c3aed\" stroke-width=\"2.5\"><title>target "
                             + escape(target.description) + "</title></line>\n"
                     }
-                    let valueX = max(x(estimate.upper), end, start) + 6
+                    let tickX = target.map { x($0.target.minimum) } ?? start
+                    let valueX = max(x(estimate.upper), end, start, tickX) + 6
                     body += text(
                         TextReport.formatEstimate(estimate), x: min(valueX, plotRight + 4), y: y + barHeight - 2,
                         size: 10, color: "#334155")

@@ -147,9 +147,11 @@ extension BenchContext {
                     for _ in 0..<operations { last = try FoundationBaseline.get(path: path) }
                     return last
                 }))
-        contenders += NIOBaseline.contenders(
-            "ByteBuffer(contentsOf:maximumSizeAllowed:)", count: operations, fromSync: small
-        ) { _ in _ = try await NIOBaseline.get(path: nioPath) }
+        if Int64(size) <= NIOBaseline.readLimit.bytes {
+            contenders += NIOBaseline.contenders(
+                "ByteBuffer(contentsOf:maximumSizeAllowed:)", count: operations, fromSync: small
+            ) { _ in _ = try await NIOBaseline.get(path: nioPath) }
+        }
         if !small {
             let copier = MemcpyBaseline(capacity: size)
             contenders.append(
