@@ -11,13 +11,32 @@ struct PythonBaseline {
     let executable: String
 
     /// python3 from PATH, or nil when there is none (the rows then run without this contender).
+    /// A launcher on PATH (pyenv's shim is a shell script) is resolved once to the interpreter
+    /// it starts, so rounds do not wait for it.
     static func find() -> PythonBaseline? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/python3"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return PythonBaseline(executable: candidate) }
+            guard FileManager.default.isExecutableFile(atPath: candidate) else { continue }
+            return PythonBaseline(executable: interpreter(of: candidate) ?? candidate)
         }
         return nil
+    }
+
+    /// `sys.executable` as `launcher` reports it, if it runs.
+    private static func interpreter(of launcher: String) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: launcher)
+        process.arguments = ["-c", "import sys; print(sys.executable)"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let path = String(decoding: printed, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0, FileManager.default.isExecutableFile(atPath: path) else { return nil }
+        return path
     }
 
     private static let script = """
