@@ -3,16 +3,16 @@ import Foundation
 
 /// The Python baseline for listings: `os.listdir` (unsorted), the call a script would make.
 ///
-/// Starting an interpreter takes tens of milliseconds, so one python3 process per round lists
-/// the directory `listings` times and reports its own time (perf_counter_ns around the loop);
-/// the runner records that time instead of the process's lifetime.
+/// Starting an interpreter takes tens of milliseconds (far more on a loaded machine), so a row
+/// starts one python3 process (`PythonLister`) and asks it for each round's listings over a
+/// pipe; it times the listing loop itself (perf_counter_ns), and the runner records that time.
 struct PythonBaseline {
     /// The interpreter found on PATH.
     let executable: String
 
     /// python3 from PATH, or nil when there is none (the rows then run without this contender).
     /// A launcher on PATH (pyenv's shim is a shell script) is resolved once to the interpreter
-    /// it starts, so rounds do not wait for it.
+    /// it starts.
     static func find() -> PythonBaseline? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":") {
@@ -38,38 +38,66 @@ struct PythonBaseline {
         guard process.terminationStatus == 0, FileManager.default.isExecutableFile(atPath: path) else { return nil }
         return path
     }
+}
 
+/// One python3 process that lists one directory on request: each line it reads is a number of
+/// listings; it answers with the nanoseconds they took, or a line starting with "error".
+final class PythonLister {
     private static let script = """
         import os, sys, time
-        directory, listings, expected = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-        start = time.perf_counter_ns()
-        for _ in range(listings):
-            names = os.listdir(directory)
-        elapsed = time.perf_counter_ns() - start
-        if len(names) != expected:
-            sys.exit(f"os.listdir saw {len(names)} of {expected} names")
-        print(elapsed)
+        directory, expected = sys.argv[1], int(sys.argv[2])
+        for line in sys.stdin:
+            listings = int(line)
+            start = time.perf_counter_ns()
+            for _ in range(listings):
+                names = os.listdir(directory)
+            elapsed = time.perf_counter_ns() - start
+            if len(names) != expected:
+                print(f"error: os.listdir saw {len(names)} of {expected} names", flush=True)
+            else:
+                print(elapsed, flush=True)
         """
 
-    /// Lists `directory` `listings` times in one python3 process; returns the seconds the
-    /// listings took, as measured inside it.
-    func list(directory: String, listings: Int, expected: Int) throws -> MeasuredSeconds {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-c", PythonBaseline.script, directory, String(listings), String(expected)]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
+    private let process = Process()
+    private let requests = Pipe()
+    private let answers = Pipe()
+    private var pending = Data()
+
+    init(_ python: PythonBaseline, directory: String, expected: Int) throws {
+        process.executableURL = URL(fileURLWithPath: python.executable)
+        process.arguments = ["-c", PythonLister.script, directory, String(expected)]
+        process.standardInput = requests
+        process.standardOutput = answers
+        process.standardError = FileHandle.nullDevice
         try process.run()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        let complaint = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: printed, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0, let nanoseconds = Double(text) else {
-            let message = String(decoding: complaint, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw BenchError("python3 os.listdir failed (status \(process.terminationStatus)): \(message)")
-        }
+    }
+
+    /// Lists the directory `listings` times; returns the time the listings took inside Python.
+    func list(_ listings: Int) throws -> MeasuredSeconds {
+        try requests.fileHandleForWriting.write(contentsOf: Data("\(listings)\n".utf8))
+        let answer = try readLine()
+        guard let nanoseconds = Double(answer) else { throw BenchError("python3: \(answer)") }
         return MeasuredSeconds(seconds: nanoseconds / 1e9)
+    }
+
+    /// Closes its input (it then exits) and waits for it.
+    func stop() {
+        try? requests.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    private func readLine() throws -> String {
+        while true {
+            if let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[pending.startIndex..<end], as: UTF8.self)
+                pending.removeSubrange(pending.startIndex...end)
+                return line
+            }
+            // availableData blocks until Python writes or exits; empty means it exited.
+            let chunk = answers.fileHandleForReading.availableData
+            if chunk.isEmpty { throw BenchError("python3 exited without an answer") }
+            pending.append(chunk)
+        }
     }
 }
 #endif

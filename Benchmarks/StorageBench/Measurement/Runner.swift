@@ -15,8 +15,8 @@
 /// handles.
 ///
 /// Every run is: `prepare` (untimed), `run` between two CLOCK_MONOTONIC readings, release of
-/// what it returned (untimed), `reset` (untimed), then syncfs(2) of the scratch file system
-/// (untimed) so that no run pays for an earlier run's writeback.
+/// what it returned (untimed), `reset` (untimed), then, in rows that write, syncfs(2) of the
+/// scratch file system (untimed) so that no run pays for an earlier run's writeback.
 struct Runner {
     let context: BenchContext
     let progress: Progress
@@ -47,14 +47,14 @@ struct Runner {
             // Warm-up in reverse, so the first declared contender does not always go first.
             for slot in (0..<count).reversed() {
                 progress.step("warm-up", workload.contenders[slot].kind)
-                warmups[slot] = try once(workload.contenders[slot])
+                warmups[slot] = try once(workload.contenders[slot], settle: workload.writes)
             }
             let roundsStarted = monotonicNanoseconds()
             while orders.count < settings.maximumRounds {
                 let order = Array(0..<count).shuffled(using: &generator)
                 for slot in order {
                     progress.step("round \(orders.count + 1)", workload.contenders[slot].kind)
-                    seconds[slot].append(try once(workload.contenders[slot]))
+                    seconds[slot].append(try once(workload.contenders[slot], settle: workload.writes))
                 }
                 orders.append(order)
                 guard orders.count >= settings.minimumRounds else { continue }
@@ -108,7 +108,7 @@ struct Runner {
     }
 
     /// One run of one contender; returns the timed seconds.
-    private func once(_ contender: Contender) throws -> Double {
+    private func once(_ contender: Contender, settle: Bool) throws -> Double {
         try contender.prepare()
         var elapsed: Double
         do {
@@ -123,7 +123,7 @@ struct Runner {
             throw ContenderFailure(kind: contender.kind, underlying: error)
         }
         try contender.reset()
-        context.settle()
+        if settle { context.settle() }
         return elapsed
     }
 }

@@ -64,7 +64,7 @@ enum ContenderKind: String, Codable, CaseIterable, Sendable {
                 + "info(forFileAt:), copyItem(at:to:). No fsync option, so only in .noSync rows."
         case .nioFromSync:
             "NIO sync: the same calls from synchronous code, each one bridged (a Task plus a semaphore)."
-        case .python: "Python: os.listdir (unsorted) timed inside one python3 process per round."
+        case .python: "Python: os.listdir (unsorted), timed inside a python3 process that the row starts once."
         case .memcpy: "memcpy: the same bytes copied into a touched buffer (memory bandwidth, the bound)."
         }
     }
@@ -196,6 +196,9 @@ struct Workload {
     let metric: Metric
     let durability: Durability?
     let threads: Int?
+    /// Whether its runs write (then each is followed by syncfs(2), untimed); read-only rows
+    /// (get, exists, list) skip it, since there is nothing of theirs to write back.
+    let writes: Bool
     /// The engine first, then the baselines.
     let contenders: [Contender]
     let targets: [Target]
@@ -211,7 +214,8 @@ struct Workload {
 
     init(
         id: String, group: WorkloadGroup, label: String, objectSize: Int, operations: Int, bytesPerRun: Int,
-        metric: Metric, durability: Durability? = nil, threads: Int? = nil, contenders: [Contender],
+        metric: Metric, durability: Durability? = nil, threads: Int? = nil, writes: Bool = true,
+        contenders: [Contender],
         notes: [String] = [], setUp: @escaping () throws -> Void = {}, tearDown: @escaping () throws -> Void = {}
     ) {
         self.id = id
@@ -223,6 +227,7 @@ struct Workload {
         self.metric = metric
         self.durability = durability
         self.threads = threads
+        self.writes = writes
         self.contenders = contenders
         let present = Set(contenders.map(\.kind))
         targets = Targets.for(id: id).filter { present.contains($0.pair.numerator) && present.contains($0.pair.denominator) }

@@ -78,8 +78,8 @@ struct BenchReport: Codable, Sendable {
                 + "inconclusive when it straddles it. Missed targets are measurements: the exit status stays "
                 + "0; it is non-zero only when a workload fails or the run cannot start.",
             "Page cache: not dropped (that needs root). Every timed run starts from the same state instead: "
-                + "the previous run's outputs deleted and syncfs(2) issued, untimed, so no run pays for "
-                + "another's writeback. Reads hit a warm page cache for every contender alike.",
+                + "the previous run's outputs deleted and, in rows that write, syncfs(2) issued, untimed, so "
+                + "no run pays for another's writeback. Reads hit a warm page cache for every contender alike.",
             "Durability: put rows run at each level; all other rows write at .noSync.",
             "Batches: objects under \(formatSize(settings.batchBytes)) are timed many per run. The small-file "
                 + "rows work in a directory of \(settings.smallFileCount.grouped) files of "

@@ -33,8 +33,11 @@ extension BenchContext {
             fd.value = try BenchContext.openDirectory(listedPath)
             try RawSyscalls.createEmptyFiles(directory: fd.value, names: names)
             self.settle()
+            if let python { fd.python = try PythonLister(python, directory: listedPath, expected: count) }
         }
         let remove = {
+            fd.python?.stop()
+            fd.python = nil
             if fd.value >= 0 {
                 RawSyscalls.removeAll(directory: fd.value, names: names)
                 _ = CLocalStorage_close(fd.value)
@@ -60,10 +63,11 @@ extension BenchContext {
             }),
         ]
         var notes: [String] = []
-        if let python {
+        if python != nil {
             contenders.append(
                 Contender(kind: .python, method: "python3 os.listdir (unsorted), timed inside the interpreter", run: {
-                    try python.list(directory: listedPath, listings: listings, expected: count)
+                    guard let lister = fd.python else { throw BenchError("python3 not started") }
+                    return try lister.list(listings)
                 }))
         } else {
             notes.append("list: no python3 on PATH, so the Python column is empty")
@@ -71,13 +75,15 @@ extension BenchContext {
         return Workload(
             id: "list-\(count)", group: .list, label: "list \(count.grouped) names",
             objectSize: 0, operations: listings, bytesPerRun: 0,
-            metric: count >= 20_000 ? .millisecondsPerOperation : .microsecondsPerOperation,
+            metric: count >= 20_000 ? .millisecondsPerOperation : .microsecondsPerOperation, writes: false,
             contenders: contenders, notes: notes, setUp: open, tearDown: remove)
     }
 }
 
-/// A directory descriptor a row opens in its set-up and closes in its tear-down.
+/// What a listing row opens in its set-up and closes in its tear-down: the directory's
+/// descriptor and the Python process that lists it.
 private final class DirectoryDescriptor {
     var value: CInt = -1
+    var python: PythonLister?
 }
 #endif

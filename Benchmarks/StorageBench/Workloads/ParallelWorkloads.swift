@@ -100,6 +100,7 @@ extension BenchContext {
             bytesPerRun: operation == .exists ? 0 : size * items,
             metric: operation == .putLarge ? .gigabytesPerSecond : .microsecondsPerOperation,
             durability: operation == .put || operation == .putLarge ? .noSync : nil, threads: threads,
+            writes: operation == .put || operation == .putLarge,
             contenders: [
                 contender(.engine, engineMethod, threads: threads, engineItem),
                 contender(.engineOneThread, engineMethod, threads: 1, engineItem),

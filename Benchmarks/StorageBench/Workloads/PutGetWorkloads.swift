@@ -163,7 +163,7 @@ extension BenchContext {
         return Workload(
             id: "get-\(sizeID(size))", group: .get, label: "get \(formatSize(size))",
             objectSize: size, operations: operations, bytesPerRun: size * operations, metric: sizeMetric(size),
-            contenders: contenders,
+            writes: false, contenders: contenders,
             setUp: {
                 // The one source every contender reads, written once; the warm-up round then
                 // brings it into the page cache, so every timed read is a page-cache read.
@@ -187,7 +187,7 @@ extension BenchContext {
 
         return Workload(
             id: "get-\(sizeID(size))-mapped", group: .get, label: "get \(formatSize(size)) mapped",
-            objectSize: size, operations: 1, bytesPerRun: size, metric: .gigabytesPerSecond,
+            objectSize: size, operations: 1, bytesPerRun: size, metric: .gigabytesPerSecond, writes: false,
             contenders: [
                 Contender(
                     kind: .engine, method: "LocalStorage.downloadFile(_:context:mapped: true), one byte read per page",

@@ -194,6 +194,7 @@ extension BenchContext {
             bytesPerRun: operation == .put || operation == .get ? size * operations : 0,
             metric: .microsecondsPerOperation,
             durability: operation == .put || operation == .delete ? .noSync : nil,
+            writes: operation == .put || operation == .delete,
             contenders: contenders, setUp: fixture, tearDown: tearDown)
     }
 
