@@ -20,10 +20,13 @@ enum TextReport {
                 + "inconclusive (of \(judged)) · misses leave the exit status at 0")
         out += "\n"
         out += wrap(
-            "Cells: medians over interleaved rounds, in µs or ms per operation (lower is better) or GB/s (higher "
-                + "is better). » marks the ratio that matters: LocalStorage's speed ÷ a baseline's (above 1×: "
-                + "LocalStorage faster) [its 95% interval]. Target ≥x: met if the interval is at or above x, "
-                + "missed if below, inconclusive if it straddles x.", indent: "")
+            "Cells: each contender's median over interleaved rounds, in µs or ms per operation (lower is "
+                + "better) or GB/s (higher is better). » marks the ratio that matters: LocalStorage's speed ÷ a "
+                + "baseline's (above 1×: LocalStorage faster), the median of the ratios taken within each round, "
+                + "[its 95% interval]. When a loaded machine makes runs slow at random, the two medians of the "
+                + "cells can disagree with that ratio; the ratio, which compares runs made moments apart, is the "
+                + "one to trust. Target ≥x: met if the interval is at or above x, missed if below, inconclusive "
+                + "if it straddles x.", indent: "")
 
         let labelWidth = max(12, report.results.map(\.label.count).max() ?? 0)
         for group in WorkloadGroup.allCases {
