@@ -12,7 +12,10 @@ struct ContenderResult: Codable, Sendable {
     /// Median of `values` with its 95% interval.
     let value: MedianInterval
 
-    init(kind: ContenderKind, method: String, warmupSeconds: Double, seconds: [Double], metric: Metric, operations: Int, bytes: Int) {
+    init(
+        kind: ContenderKind, method: String, warmupSeconds: Double, seconds: [Double], metric: Metric, operations: Int,
+        bytes: Int
+    ) {
         self.kind = kind
         self.method = method
         self.warmupSeconds = warmupSeconds

@@ -80,12 +80,15 @@ extension BenchContext {
             engineItem = { index in _ = try storage.uploadFile(file: bytes, fileName: names[index], context: context) }
             rawItem = { index in
                 try bytes.withUnsafeBytes { buffer in
-                    try RawSyscalls.put(buffer, directory: directory, temp: temps[index], name: names[index], durability: .noSync)
+                    try RawSyscalls.put(
+                        buffer, directory: directory, temp: temps[index], name: names[index], durability: .noSync)
                 }
             }
         }
 
-        func contender(_ kind: ContenderKind, _ method: String, threads: Int, _ item: @escaping @Sendable (Int) throws -> Void) -> Contender {
+        func contender(
+            _ kind: ContenderKind, _ method: String, threads: Int, _ item: @escaping @Sendable (Int) throws -> Void
+        ) -> Contender {
             Contender(kind: kind, method: method + " on \(threads) thread\(threads == 1 ? "" : "s")", run: {
                 try runThreads(threads) { thread in
                     for index in Swift.stride(from: thread, to: items, by: threads) { try item(index) }
@@ -107,7 +110,10 @@ extension BenchContext {
                 contender(.raw, rawMethod, threads: threads, rawItem),
                 contender(.rawOneThread, rawMethod, threads: 1, rawItem),
             ],
-            notes: ["threads: µs/op is wall time over all threads divided by the operations (so 2 threads that scale perfectly halve it)"],
+            notes: [
+                "threads: µs/op is wall time over all threads divided by the operations (so 2 threads that scale "
+                    + "perfectly halve it)"
+            ],
             setUp: setUp, tearDown: reset)
     }
 }

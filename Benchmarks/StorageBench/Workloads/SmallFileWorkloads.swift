@@ -141,7 +141,8 @@ extension BenchContext {
                 }),
                 Contender(
                     kind: .confined,
-                    method: "openat2(O_PATH|O_NOFOLLOW, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) of context/name from the root fd, fstat, close",
+                    method: "openat2(O_PATH|O_NOFOLLOW, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) of context/name from the "
+                        + "root fd, fstat, close",
                     run: {
                         var found = 0
                         for path in touchedBeneathRoot where RawSyscalls.confinedExists(root: root, path: path) { found += 1 }
