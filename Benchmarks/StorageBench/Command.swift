@@ -20,8 +20,8 @@ struct StorageBenchCommand: ParsableCommand {
         abstract: "Measure LocalStorage against raw syscalls, Foundation, NIOFileSystem, Python and memcpy.",
         discussion: """
             With no arguments: every workload family at 4 KiB, 1 MiB and 64 MiB in a scratch directory \
-            under the current directory (removed at the end): under 3 minutes on 2 cores, about \
-            0.25 GiB of memory and 0.2 GiB of disk (it refuses to start with less than 0.6 GiB free). \
+            under the current directory (removed at the end): about 3 minutes at most on 2 cores, under \
+            0.3 GiB of memory and about 0.2 GiB of disk (it refuses to start with less than 0.6 GiB free). \
             --large adds the 1 GiB rows (about 6 minutes more, 3.2 GiB of memory, 3.5 GiB of disk). \
             --quick is the CI smoke run (under 30 seconds).
 

@@ -203,7 +203,7 @@ struct Workload {
     let contenders: [Contender]
     let targets: [Target]
     /// The ratios the report shows for this row (and the runner tightens): the targets' pairs,
-    /// or else LocalStorage against the raw loop.
+    /// or else LocalStorage against the raw loop; then the row's `alsoShown` pairs.
     let shownRatios: [RatioPair]
     /// Caveats printed under the table and stored in the JSON.
     let notes: [String]
@@ -215,7 +215,7 @@ struct Workload {
     init(
         id: String, group: WorkloadGroup, label: String, objectSize: Int, operations: Int, bytesPerRun: Int,
         metric: Metric, durability: Durability? = nil, threads: Int? = nil, writes: Bool = true,
-        contenders: [Contender],
+        contenders: [Contender], alsoShown: [RatioPair] = [],
         notes: [String] = [], setUp: @escaping () throws -> Void = {}, tearDown: @escaping () throws -> Void = {}
     ) {
         self.id = id
@@ -231,13 +231,16 @@ struct Workload {
         self.contenders = contenders
         let present = Set(contenders.map(\.kind))
         targets = Targets.for(id: id).filter { present.contains($0.pair.numerator) && present.contains($0.pair.denominator) }
+        var shown: [RatioPair]
         if !targets.isEmpty {
-            shownRatios = targets.map(\.pair).reduce(into: []) { pairs, pair in if !pairs.contains(pair) { pairs.append(pair) } }
+            shown = targets.map(\.pair)
         } else if present.contains(.raw) {
-            shownRatios = [RatioPair(numerator: .engine, denominator: .raw)]
+            shown = [RatioPair(numerator: .engine, denominator: .raw)]
         } else {
-            shownRatios = contenders.dropFirst().prefix(1).map { RatioPair(numerator: .engine, denominator: $0.kind) }
+            shown = contenders.dropFirst().prefix(1).map { RatioPair(numerator: .engine, denominator: $0.kind) }
         }
+        shown += alsoShown.filter { present.contains($0.numerator) && present.contains($0.denominator) }
+        shownRatios = shown.reduce(into: []) { pairs, pair in if !pairs.contains(pair) { pairs.append(pair) } }
         self.notes = notes
         self.setUp = setUp
         self.tearDown = tearDown

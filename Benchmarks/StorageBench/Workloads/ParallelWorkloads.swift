@@ -110,6 +110,8 @@ extension BenchContext {
                 contender(.raw, rawMethod, threads: threads, rawItem),
                 contender(.rawOneThread, rawMethod, threads: 1, rawItem),
             ],
+            // How far the raw loop itself scales: what the machine allowed during this row.
+            alsoShown: [RatioPair(numerator: .raw, denominator: .rawOneThread)],
             notes: [
                 "threads: µs/op is wall time over all threads divided by the operations (so 2 threads that scale "
                     + "perfectly halve it)"
