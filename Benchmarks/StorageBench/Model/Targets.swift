@@ -10,7 +10,7 @@ enum Targets {
     private static let issue = "issue 10"
     /// Issue 10: "no large-transfer row falls below its current ratio"; the current ratios are
     /// the ones README published from the 2026-11-25 default run (ratio of medians, old method).
-    private static let floor = "README ratio of 2026-11-25 (issue 10: no large-transfer row falls below it)"
+    private static let floor = "issue 10's floor: README's ratio of 2026-11-25"
 
     private static func engine(_ minimum: Double, _ baseline: ContenderKind, _ source: String) -> Target {
         Target(pair: RatioPair(numerator: .engine, denominator: baseline), minimum: minimum, source: source)
