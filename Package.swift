@@ -17,6 +17,8 @@ let package = Package(
     dependencies: [
         // The library itself depends on nothing but libc.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // storage-bench's NIOFileSystem contender; behind the Benchmark trait like the parser.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -34,6 +36,7 @@ let package = Package(
                 "LocalStorage",
                 "CLocalStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Benchmark"])),
+                .product(name: "_NIOFileSystem", package: "swift-nio", condition: .when(traits: ["Benchmark"])),
             ],
             path: "Benchmarks/StorageBench"
         ),

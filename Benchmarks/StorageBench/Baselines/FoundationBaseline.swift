@@ -1,3 +1,4 @@
+#if Benchmark
 import Foundation
 import LocalStorage
 
@@ -10,7 +11,7 @@ import LocalStorage
 /// - ingest: `FileManager.copyItem(atPath:toPath:)`.
 /// - get: `Data(contentsOf:)`.
 /// - exists, list, delete: `FileManager.fileExists(atPath:)`,
-///   `contentsOfDirectory(atPath:)` (sorted, as the engine's result is), `removeItem(atPath:)`.
+///   `contentsOfDirectory(atPath:)` (unsorted: what a caller gets; the engine sorts), `removeItem(atPath:)`.
 enum FoundationBaseline {
     static func put(_ data: Data, path: String, directoryPath: String, durability: Durability) throws {
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -37,10 +38,11 @@ enum FoundationBaseline {
     }
 
     static func list(directoryPath: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directoryPath).sorted()
+        try FileManager.default.contentsOfDirectory(atPath: directoryPath)
     }
 
     static func delete(path: String) throws {
         try FileManager.default.removeItem(atPath: path)
     }
 }
+#endif

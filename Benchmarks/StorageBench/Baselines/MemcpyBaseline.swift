@@ -1,3 +1,4 @@
+#if Benchmark
 import Foundation
 
 /// The memcpy baseline: the same bytes copied from one buffer to another that is already
@@ -25,3 +26,4 @@ final class MemcpyBaseline {
         }
     }
 }
+#endif

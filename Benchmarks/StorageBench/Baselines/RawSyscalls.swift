@@ -1,3 +1,4 @@
+#if Benchmark
 import CLocalStorage
 import Foundation
 import Glibc
@@ -98,6 +99,11 @@ enum RawSyscalls {
     static func get(directory: CInt, name: String) throws -> Data {
         let fd = try openForReading(directory: directory, name: name)
         defer { _ = CLocalStorage_close(fd) }
+        return try readWhole(fd)
+    }
+
+    /// fstat, one malloc of the file's size, read until full; the buffer becomes a `Data`.
+    private static func readWhole(_ fd: CInt) throws -> Data {
         var status = stat()
         try check(CLocalStorage_fstat(fd, &status), "fstat")
         let size = Int(status.st_size)
@@ -113,6 +119,33 @@ enum RawSyscalls {
             done += got
         }
         return Data(bytesNoCopy: buffer, count: done, deallocator: .free)
+    }
+
+    /// The engine's confinement, as one call: openat2 of `path` (context/name) beneath `root`,
+    /// refusing symlinks anywhere in it.
+    static func openConfined(root: CInt, path: String, flags: CInt) -> CInt {
+        CLocalStorage_openat2(
+            root, path, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), 0,
+            CLocalStorage_RESOLVE_BENEATH | CLocalStorage_RESOLVE_NO_SYMLINKS)
+    }
+
+    /// A confined existence check, the syscalls the engine makes: openat2(O_PATH | O_NOFOLLOW,
+    /// RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) of context/name from the root, fstat, close.
+    static func confinedExists(root: CInt, path: String) -> Bool {
+        let fd = openConfined(root: root, path: path, flags: CLocalStorage_O_PATH | O_NOFOLLOW)
+        guard fd >= 0 else { return false }
+        defer { _ = CLocalStorage_close(fd) }
+        var status = stat()
+        return CLocalStorage_fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// A confined get: openat2(O_RDONLY | O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) of
+    /// context/name from the root, then what `get` does (fstat, malloc, read, close).
+    static func confinedGet(root: CInt, path: String) throws -> Data {
+        let fd = openConfined(root: root, path: path, flags: O_RDONLY | O_NOFOLLOW)
+        try check(fd, "openat2")
+        defer { _ = CLocalStorage_close(fd) }
+        return try readWhole(fd)
     }
 
     /// An export to a file: openat the stored file, copy_file_range until end of input into
@@ -207,6 +240,15 @@ enum RawSyscalls {
         for name in names { _ = CLocalStorage_unlinkat(directory, name, 0) }
     }
 
+    /// Untimed fixture creation: empty files (a directory to list), created with openat and close.
+    static func createEmptyFiles(directory: CInt, names: [String]) throws {
+        for name in names {
+            let fd = CLocalStorage_openat(directory, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            try check(fd, "openat")
+            _ = CLocalStorage_close(fd)
+        }
+    }
+
     /// Untimed fixture creation: `count` files holding `bytes`, written by the raw put at
     /// `.noSync`, temp names derived from each name.
     static func createFiles(_ bytes: UnsafeRawBufferPointer, directory: CInt, names: [String]) throws {
@@ -215,3 +257,4 @@ enum RawSyscalls {
         }
     }
 }
+#endif

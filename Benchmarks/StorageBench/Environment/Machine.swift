@@ -1,3 +1,4 @@
+#if Benchmark
 import Foundation
 import Glibc
 
@@ -151,3 +152,4 @@ struct GitDescription: Codable, Sendable {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Benchmark
 import CLocalStorage
 import Dispatch
 import Foundation
@@ -132,3 +133,4 @@ final class ScratchDirectory: Sendable {
         return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 }
+#endif

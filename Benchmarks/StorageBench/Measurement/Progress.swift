@@ -1,8 +1,9 @@
+#if Benchmark
 import Foundation
 import Glibc
 
-/// Progress on standard error while the benchmark runs: which workload, which repetition,
-/// which contender, and the elapsed time. On a terminal one status line is redrawn in place and
+/// Progress on standard error while the benchmark runs: which workload, which round, which
+/// contender, the widest interval so far, and the elapsed time. On a terminal one status line is redrawn in place and
 /// each finished workload leaves a one-line summary; otherwise (CI logs) only the per-workload
 /// lines are printed.
 final class Progress {
@@ -10,6 +11,7 @@ final class Progress {
     private let started = monotonicNanoseconds()
     private var prefix = ""
     private var lastDraw: UInt64 = 0
+    private var widest = ""
 
     private var elapsed: String {
         formatDuration(Double(monotonicNanoseconds() - started) / 1e9)
@@ -29,18 +31,27 @@ final class Progress {
     }
 
     func step(_ phase: String, _ kind: ContenderKind) {
-        draw("\(prefix) — \(phase), \(kind.title)", force: false)
+        draw("\(prefix) — \(phase), \(kind.title)\(widest)", force: false)
+    }
+
+    /// The widest shown interval after the latest round, as "±4.1%".
+    func precision(_ relativeHalfWidth: Double) {
+        widest = relativeHalfWidth.isFinite ? String(format: " (±%.1f%%)", relativeHalfWidth * 100) : ""
     }
 
     func finish(_ result: WorkloadResult) {
         clearLine()
         var line = "\(prefix): "
         if let engine = result.contender(.engine) {
-            line += "\(formatRate(engine.summary(result.metric).median)) \(result.metric.rawValue)"
+            line += "\(formatValue(engine.value.median)) \(result.metric.rawValue)"
         }
-        if let raw = result.ratio(.raw) { line += ", \(formatRatio(raw)) raw" }
-        line += String(format: "  (%.1f s, total %@)\n", result.elapsedSeconds, elapsed)
+        for ratio in result.shownRatios {
+            line += ", \(formatRatio(ratio.estimate.median)) \(ratio.pair.label) "
+                + "[\(formatRatio(ratio.estimate.lower))–\(formatRatio(ratio.estimate.upper))]"
+        }
+        line += String(format: "  (%d rounds, %.1f s, total %@)\n", result.rounds, result.elapsedSeconds, elapsed)
         emit(line)
+        widest = ""
     }
 
     func fail(_ label: String, _ error: any Error) {
@@ -65,3 +76,4 @@ final class Progress {
         FileHandle.standardError.write(Data(text.utf8))
     }
 }
+#endif

@@ -1,65 +1,109 @@
-/// What one contender measured in one workload.
+#if Benchmark
+/// What one contender measured in one workload: every timed run, in round order.
 struct ContenderResult: Codable, Sendable {
     let kind: ContenderKind
     let method: String
-    /// Seconds of the untimed-for-the-report warm-up run.
+    /// Seconds of the warm-up run (not used in any result).
     let warmupSeconds: Double
-    /// Seconds of every timed repetition, in order.
+    /// Seconds of every timed run, one per round.
     let seconds: [Double]
-    /// Per repetition; nil when the workload moves no file content.
-    let megabytesPerSecond: [Double]?
-    let operationsPerSecond: [Double]
-    let megabytesPerSecondSummary: Summary?
-    let operationsPerSecondSummary: Summary
-    let secondsSummary: Summary
+    /// The row's metric (µs/op, ms/op or GB/s) of every run.
+    let values: [Double]
+    /// Median of `values` with its 95% interval.
+    let value: MedianInterval
 
-    init(kind: ContenderKind, method: String, warmupSeconds: Double, seconds: [Double], bytes: Int, operations: Int) {
+    init(
+        kind: ContenderKind, method: String, warmupSeconds: Double, seconds: [Double], metric: Metric, operations: Int,
+        bytes: Int
+    ) {
         self.kind = kind
         self.method = method
         self.warmupSeconds = warmupSeconds
         self.seconds = seconds
-        let rates = Rates(seconds: seconds, bytes: bytes, operations: operations)
-        megabytesPerSecond = rates.megabytesPerSecond
-        operationsPerSecond = rates.operationsPerSecond
-        megabytesPerSecondSummary = rates.megabytesPerSecond.map(Summary.init)
-        operationsPerSecondSummary = Summary(rates.operationsPerSecond)
-        secondsSummary = Summary(seconds)
+        values = seconds.map { metric.value(seconds: $0, operations: operations, bytes: bytes) }
+        value = MedianInterval(values)
     }
+}
 
-    /// The row's headline rate (median, min, max) in `metric`.
-    func summary(_ metric: Metric) -> Summary {
-        switch metric {
-        case .megabytesPerSecond: megabytesPerSecondSummary ?? operationsPerSecondSummary
-        case .operationsPerSecond: operationsPerSecondSummary
+/// A speed ratio between two contenders: the median over rounds of the per-round ratio
+/// (denominator's seconds ÷ numerator's seconds in the same round: above 1, the numerator was
+/// faster), with its 95% distribution-free interval.
+struct RatioResult: Codable, Sendable {
+    let pair: RatioPair
+    /// One per round.
+    let perRound: [Double]
+    let estimate: MedianInterval
+    /// Whether the report shows it (a target's ratio, or the row's headline ratio).
+    let shown: Bool
+}
+
+/// Where a target's interval lies.
+enum Verdict: String, Codable, Sendable {
+    /// The whole interval is at or above the target.
+    case met
+    /// The whole interval is below the target.
+    case missed
+    /// The interval straddles the target: this run cannot tell.
+    case inconclusive
+    /// The row failed: nothing to judge.
+    case notMeasured = "not measured"
+}
+
+/// A target judged against this run's interval.
+struct TargetResult: Codable, Sendable {
+    let target: Target
+    let description: String
+    let estimate: MedianInterval?
+    let verdict: Verdict
+
+    init(target: Target, estimate: MedianInterval?) {
+        self.target = target
+        description = target.summary
+        self.estimate = estimate
+        if let estimate, estimate.count > 0 {
+            if estimate.lower >= target.minimum {
+                verdict = .met
+            } else if estimate.upper < target.minimum {
+                verdict = .missed
+            } else {
+                verdict = .inconclusive
+            }
+        } else {
+            verdict = .notMeasured
         }
     }
 }
 
-/// A target checked against this run's ratio.
-struct TargetResult: Codable, Sendable {
-    let target: Target
-    let description: String
-    let ratio: Double?
-    let met: Bool
+/// Why a row stopped taking rounds.
+enum StopReason: String, Codable, Sendable {
+    /// Every shown ratio's interval came within the chosen precision.
+    case precise = "interval within precision"
+    /// The row's time budget was spent first.
+    case budget = "time budget spent"
+    /// The round limit was reached first.
+    case rounds = "round limit"
+    /// A contender failed.
+    case failed
 }
 
-/// Everything measured for one workload: every contender's repetitions, the engine's ratio
-/// to each baseline (medians, same run) and the targets.
+/// Everything measured for one workload.
 struct WorkloadResult: Codable, Sendable {
     let id: String
     let group: WorkloadGroup
     let label: String
     let objectSize: Int
-    let operationsPerRepetition: Int
-    let bytesPerRepetition: Int
+    let operationsPerRun: Int
+    let bytesPerRun: Int
     let metric: Metric
-    let repetitions: Int
     let durability: String?
-    let directStream: Bool?
     let threads: Int?
+    let rounds: Int
+    /// The contenders' order in each round (the warm-up ran them in reverse declaration order).
+    let orders: [[ContenderKind]]
+    let stopReason: StopReason
     let contenders: [ContenderResult]
-    /// Engine median / baseline median, in `metric`, keyed by baseline kind.
-    let ratios: [String: Double]
+    /// The engine against every baseline, plus every shown pair.
+    let ratios: [RatioResult]
     let targets: [TargetResult]
     let notes: [String]
     /// Set when the workload could not complete; its measurements are then partial or empty.
@@ -68,47 +112,42 @@ struct WorkloadResult: Codable, Sendable {
 
     func contender(_ kind: ContenderKind) -> ContenderResult? { contenders.first { $0.kind == kind } }
 
-    func ratio(_ kind: ContenderKind) -> Double? { ratios[kind.rawValue] }
+    func ratio(_ pair: RatioPair) -> RatioResult? { ratios.first { $0.pair == pair } }
 
-    /// Fastest over slowest repetition of a contender (1 = perfectly steady).
-    func spread(_ kind: ContenderKind) -> Double? {
-        guard let summary = contender(kind)?.summary(metric), summary.min > 0 else { return nil }
-        return summary.max / summary.min
-    }
-
-    /// Whether the engine's or the raw loop's repetitions disagree by more than 1.5×: then the
-    /// medians (and ratios) of this row deserve more repetitions before anyone trusts them.
-    var isNoisy: Bool { [ContenderKind.engine, .raw].contains { (spread($0) ?? 1) > 1.5 } }
-
-    /// A contender's median relative to the raw-syscall loop's median (raw = 1.0), for the chart.
-    func relativeToRaw(_ kind: ContenderKind) -> Double? {
-        guard error == nil, let mine = contender(kind), let raw = contender(.raw) else { return nil }
-        let base = raw.summary(metric).median
-        return base > 0 ? mine.summary(metric).median / base : nil
-    }
+    /// The shown ratios, in the order the row declares them.
+    var shownRatios: [RatioResult] { ratios.filter(\.shown) }
 }
 
 extension WorkloadResult {
-    init(_ workload: Workload, contenders: [ContenderResult], error: String?, elapsedSeconds: Double) {
-        var ratios: [String: Double] = [:]
-        if error == nil, let engine = contenders.first(where: { $0.kind == .engine }) {
-            let engineMedian = engine.summary(workload.metric).median
-            for baseline in contenders where baseline.kind != .engine {
-                let median = baseline.summary(workload.metric).median
-                if median > 0 { ratios[baseline.kind.rawValue] = engineMedian / median }
-            }
+    init(
+        _ workload: Workload, seconds: [[Double]], warmups: [Double], orders: [[Int]], stopReason: StopReason,
+        error: String?, elapsedSeconds: Double
+    ) {
+        let contenders = workload.contenders.enumerated().map { slot, contender in
+            ContenderResult(
+                kind: contender.kind, method: contender.method, warmupSeconds: warmups[slot], seconds: seconds[slot],
+                metric: workload.metric, operations: workload.operations, bytes: workload.bytesPerRun)
+        }
+        let rounds = seconds.map(\.count).min() ?? 0
+        var pairs = workload.contenders.dropFirst().map { RatioPair(numerator: .engine, denominator: $0.kind) }
+        for pair in workload.shownRatios where !pairs.contains(pair) { pairs.append(pair) }
+        let slots = Dictionary(uniqueKeysWithValues: workload.contenders.enumerated().map { ($1.kind, $0) })
+        let ratios: [RatioResult] = pairs.compactMap { pair in
+            guard let top = slots[pair.numerator], let bottom = slots[pair.denominator] else { return nil }
+            let perRound = Runner.pairedRatios(seconds[top], seconds[bottom], rounds: rounds)
+            return RatioResult(
+                pair: pair, perRound: perRound, estimate: MedianInterval(perRound),
+                shown: workload.shownRatios.contains(pair))
         }
         let targets = workload.targets.map { target in
-            let ratio = ratios[target.baseline.rawValue]
-            return TargetResult(
-                target: target, description: target.summary, ratio: ratio,
-                met: ratio.map { target.isMet(by: $0) } ?? false)
+            TargetResult(
+                target: target, estimate: error == nil ? ratios.first { $0.pair == target.pair }?.estimate : nil)
         }
         self.init(
             id: workload.id, group: workload.group, label: workload.label, objectSize: workload.objectSize,
-            operationsPerRepetition: workload.operations, bytesPerRepetition: workload.bytesPerRepetition,
-            metric: workload.metric, repetitions: workload.repetitions,
-            durability: workload.durability?.name, directStream: workload.directStream, threads: workload.threads,
+            operationsPerRun: workload.operations, bytesPerRun: workload.bytesPerRun, metric: workload.metric,
+            durability: workload.durability?.name, threads: workload.threads, rounds: rounds,
+            orders: orders.map { $0.map { workload.contenders[$0].kind } }, stopReason: stopReason,
             contenders: contenders, ratios: ratios, targets: targets, notes: workload.notes, error: error,
             elapsedSeconds: elapsedSeconds)
     }
@@ -116,9 +155,9 @@ extension WorkloadResult {
     /// A workload that failed before it could be built.
     init(failed spec: WorkloadSpec, error: String) {
         self.init(
-            id: spec.id, group: spec.group, label: spec.label, objectSize: spec.objectSize,
-            operationsPerRepetition: 0, bytesPerRepetition: 0, metric: .megabytesPerSecond, repetitions: 0,
-            durability: nil, directStream: nil, threads: nil, contenders: [], ratios: [:], targets: [],
-            notes: [], error: error, elapsedSeconds: 0)
+            id: spec.id, group: spec.group, label: spec.label, objectSize: spec.objectSize, operationsPerRun: 0,
+            bytesPerRun: 0, metric: .microsecondsPerOperation, durability: nil, threads: nil, rounds: 0, orders: [],
+            stopReason: .failed, contenders: [], ratios: [], targets: [], notes: [], error: error, elapsedSeconds: 0)
     }
 }
+#endif

@@ -1,11 +1,22 @@
-/// Runs workloads: builds each one just before it runs (so at most one workload's memory is
-/// alive), runs one untimed warm-up round of every contender, then the timed repetitions with
-/// the contenders alternating (A B C, then another order, ...) so a slow phase of the machine
-/// hits all of them alike. See `order(repetition:contenders:)` for why the order changes.
+#if Benchmark
+/// Runs workloads, one at a time: builds each just before it runs (so at most one workload's
+/// memory is alive), runs one untimed warm-up of every contender, then rounds.
+///
+/// A round runs every contender once, in an order drawn at random (seeded), so a slow phase of
+/// the machine (another process's build, writeback, a host-side page fault storm) hits whoever
+/// happens to run then, not always the same contender. The ratio between two contenders is
+/// taken per round (their two runs were seconds apart) and summarized by its median over the
+/// rounds, with the sign test's 95% interval (see `MedianInterval`).
+///
+/// Rounds go on until every shown ratio's interval lies within ± `precision` of its median,
+/// after at least `minimumRounds`; or until the row's time budget or the round limit is spent.
+/// Stopping when the interval is tight (optional stopping) makes the stated 95% slightly
+/// optimistic; the minimum of 6 rounds and the ±5% bar keep that small next to the noise it
+/// handles.
 ///
 /// Every run is: `prepare` (untimed), `run` between two CLOCK_MONOTONIC readings, release of
-/// what it returned (untimed), `reset` (untimed), then syncfs(2) of the scratch file system
-/// (untimed) so that no run pays for an earlier run's writeback.
+/// what it returned (untimed), `reset` (untimed), then, in rows that write, syncfs(2) of the
+/// scratch file system (untimed) so that no run pays for an earlier run's writeback.
 struct Runner {
     let context: BenchContext
     let progress: Progress
@@ -20,115 +31,112 @@ struct Runner {
             progress.fail(spec.label, error)
             return WorkloadResult(failed: spec, error: "\(error)")
         }
-        var warmups = [Double](repeating: 0, count: workload.contenders.count)
-        var seconds = [[Double]](repeating: [], count: workload.contenders.count)
+        let settings = context.settings
+        let count = workload.contenders.count
+        var warmups = [Double](repeating: 0, count: count)
+        var seconds = [[Double]](repeating: [], count: count)
+        var orders: [[Int]] = []
         var failure: String?
+        var stopReason = StopReason.rounds
+        // Each row draws its orders from its own seed, so a row's orders do not depend on which
+        // rows ran before it.
+        var generator = SeededGenerator(seed: settings.seed ^ stableHash(workload.id))
+        let budget = settings.budget(forObjectSize: workload.objectSize)
         do {
             try workload.setUp()
-            let count = workload.contenders.count
-            // Warm-up in reverse, so the first timed run (the engine) follows itself.
+            // Warm-up in reverse, so the first declared contender does not always go first.
             for slot in (0..<count).reversed() {
-                let contender = workload.contenders[slot]
-                progress.step("warm-up", contender.kind)
-                warmups[slot] = try once(contender)
+                progress.step("warm-up", workload.contenders[slot].kind)
+                warmups[slot] = try once(workload.contenders[slot], settle: workload.writes)
             }
-            let orders = Runner.schedule(contenders: count, repetitions: max(1, workload.repetitions))
-            for (repetition, order) in orders.enumerated() {
+            let roundsStarted = monotonicNanoseconds()
+            while orders.count < settings.maximumRounds {
+                let order = Array(0..<count).shuffled(using: &generator)
                 for slot in order {
-                    let contender = workload.contenders[slot]
-                    progress.step("rep \(repetition + 1)/\(workload.repetitions)", contender.kind)
-                    seconds[slot].append(try once(contender))
+                    progress.step("round \(orders.count + 1)", workload.contenders[slot].kind)
+                    seconds[slot].append(try once(workload.contenders[slot], settle: workload.writes))
+                }
+                orders.append(order)
+                guard orders.count >= settings.minimumRounds else { continue }
+                let widest = widestShownInterval(workload, seconds)
+                progress.precision(widest)
+                if widest <= settings.precision {
+                    stopReason = .precise
+                    break
+                }
+                if Double(monotonicNanoseconds() - roundsStarted) / 1e9 >= budget {
+                    stopReason = .budget
+                    break
                 }
             }
         } catch {
             failure = "\(error)"
+            stopReason = .failed
             progress.fail(spec.label, error)
         }
         do { try workload.tearDown() } catch { failure = failure ?? "tear-down: \(error)" }
         context.settle()
-        let elapsed = Double(monotonicNanoseconds() - started) / 1e9
-        let contenders = workload.contenders.enumerated().map { slot, contender in
-            ContenderResult(
-                kind: contender.kind, method: contender.method, warmupSeconds: warmups[slot],
-                seconds: seconds[slot], bytes: workload.bytesPerRepetition, operations: workload.operations)
-        }
-        let result = WorkloadResult(workload, contenders: contenders, error: failure, elapsedSeconds: elapsed)
+        // Rounds that a failure cut short are dropped, so every contender has the same rounds.
+        let complete = orders.count
+        let result = WorkloadResult(
+            workload, seconds: seconds.map { Array($0.prefix(complete)) }, warmups: warmups, orders: orders,
+            stopReason: stopReason, error: failure,
+            elapsedSeconds: Double(monotonicNanoseconds() - started) / 1e9)
         if failure == nil { progress.finish(result) }
         return result
     }
 
-    /// The contenders' order in every repetition, so that over the run each contender is
-    /// preceded by each other one about equally often (a greedy, deterministic balance of
-    /// "who ran right before whom", counting across repetition boundaries and starting after the
-    /// reversed warm-up, which ends with contender 0). For three contenders it gives
-    /// 0 1 2, 0 2 1, 1 0 2, 2 0 1, 2 1 0, ...
-    ///
-    /// A plain rotation (0 1 2, 1 2 0, 2 0 1) keeps the cyclic order, so each contender nearly
-    /// always runs right after the same one. That matters where one run leaves the machine slower
-    /// for the next: on a VM with free-page reporting (virtio-balloon) the run after Foundation's
-    /// 4 KiB-chunked 1 GiB copy was slow most of the time (its page-cache memory had to be faulted
-    /// in from the host again), which under a rotation penalized the engine alone.
-    static func schedule(contenders count: Int, repetitions: Int) -> [[Int]] {
-        let permutations = lexicographicPermutations(of: Array(0..<count))
-        var pairs = [[Int]](repeating: [Int](repeating: 0, count: count), count: count)
-        var last = 0
-        var orders: [[Int]] = []
-        for _ in 0..<repetitions {
-            var bestCost = Int.max
-            var bestOrder = Array(0..<count)
-            var bestPairs = pairs
-            for order in permutations {
-                var trial = pairs
-                var previous = last
-                for slot in order {
-                    trial[previous][slot] += 1
-                    previous = slot
-                }
-                let cost = trial.joined().reduce(0) { $0 + $1 * $1 }
-                if cost < bestCost {
-                    bestCost = cost
-                    bestOrder = order
-                    bestPairs = trial
-                }
-            }
-            pairs = bestPairs
-            last = bestOrder.last ?? 0
-            orders.append(bestOrder)
+    /// The widest relative half-width among the row's shown ratios so far.
+    private func widestShownInterval(_ workload: Workload, _ seconds: [[Double]]) -> Double {
+        let slots = Dictionary(uniqueKeysWithValues: workload.contenders.enumerated().map { ($1.kind, $0) })
+        let rounds = seconds.map(\.count).min() ?? 0
+        var widest = 0.0
+        for pair in workload.shownRatios {
+            guard let top = slots[pair.numerator], let bottom = slots[pair.denominator] else { continue }
+            let interval = MedianInterval(Runner.pairedRatios(seconds[top], seconds[bottom], rounds: rounds))
+            widest = max(widest, interval.relativeHalfWidth)
         }
-        return orders
+        return widest
     }
 
-    /// All orderings of `items`, in lexicographic order of positions (so ties break the same
-    /// way on every run).
-    static func lexicographicPermutations(of items: [Int]) -> [[Int]] {
-        guard items.count > 1 else { return [items] }
-        var result: [[Int]] = []
-        for (index, first) in items.enumerated() {
-            var rest = items
-            rest.remove(at: index)
-            for tail in lexicographicPermutations(of: rest) { result.append([first] + tail) }
+    /// The numerator's speed over the denominator's in each round: the denominator's seconds
+    /// over the numerator's (both did the same work).
+    static func pairedRatios(_ numerator: [Double], _ denominator: [Double], rounds: Int) -> [Double] {
+        (0..<min(rounds, numerator.count, denominator.count)).map { round in
+            denominator[round] / max(numerator[round], 1e-9)
         }
-        return result
     }
 
     /// One run of one contender; returns the timed seconds.
-    private func once(_ contender: Contender) throws -> Double {
+    private func once(_ contender: Contender, settle: Bool) throws -> Double {
         try contender.prepare()
-        let elapsed: UInt64
+        var elapsed: Double
         do {
             let start = monotonicNanoseconds()
             let kept = try contender.run()
             var end: UInt64 = 0
             withExtendedLifetime(kept) { end = monotonicNanoseconds() }
-            elapsed = end - start
+            elapsed = Double(end - start) / 1e9
+            if let measured = kept as? MeasuredSeconds { elapsed = measured.seconds }
         } catch {
             try? contender.reset()
             throw ContenderFailure(kind: contender.kind, underlying: error)
         }
         try contender.reset()
-        context.settle()
-        return Double(elapsed) / 1e9
+        if settle { context.settle() }
+        return elapsed
     }
+}
+
+/// FNV-1a of a string: a hash that is the same in every process (Swift's `Hasher` is seeded
+/// per process).
+func stableHash(_ text: String) -> UInt64 {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in text.utf8 {
+        hash ^= UInt64(byte)
+        hash &*= 0x0000_0100_0000_01B3
+    }
+    return hash
 }
 
 /// A contender's run threw.
@@ -137,3 +145,4 @@ struct ContenderFailure: Error, CustomStringConvertible {
     let underlying: any Error
     var description: String { "\(kind.title) failed: \(underlying)" }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Benchmark
 import CLocalStorage
 import Foundation
 import Glibc
@@ -23,6 +24,10 @@ final class BenchContext {
     let sourcesPath: String
     /// The context directory, held open for the raw loops (a plain program opens it once).
     let directoryFD: CInt
+    /// The store's root, held open for the confined raw loops (as the engine holds it).
+    let rootFD: CInt
+    /// python3 for the listing baseline, if the machine has one.
+    let python: PythonBaseline?
     private var storages: [Durability: LocalStorage] = [:]
     private var cachedPayload: (size: Int, data: Data)?
     private var cachedSource: (size: Int, path: String)?
@@ -49,13 +54,33 @@ final class BenchContext {
         } catch {
             throw BenchError("cannot create directories under \(scratch.path): \(error.localizedDescription)")
         }
-        directoryFD = CLocalStorage_openat(AT_FDCWD, directoryPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
-        if directoryFD < 0 {
-            throw BenchError("cannot open \(directoryPath): \(errnoDescription(CLocalStorage_errno()))")
+        directoryFD = try BenchContext.openDirectory(directoryPath)
+        do {
+            rootFD = try BenchContext.openDirectory(storeRoot)
+        } catch {
+            _ = CLocalStorage_close(directoryFD)
+            throw error
         }
+        python = PythonBaseline.find()
     }
 
-    deinit { _ = CLocalStorage_close(directoryFD) }
+    deinit {
+        _ = CLocalStorage_close(directoryFD)
+        _ = CLocalStorage_close(rootFD)
+    }
+
+    /// A descriptor on the directory at `path` (the caller closes it).
+    static func openDirectory(_ path: String) throws -> CInt {
+        let fd = CLocalStorage_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+        if fd < 0 { throw BenchError("cannot open \(path): \(errnoDescription(CLocalStorage_errno()))") }
+        return fd
+    }
+
+    /// `name` in the context, as a path relative to the store root (what the engine resolves).
+    func pathBeneathRoot(_ name: String) -> String { context.isEmpty ? name : context + "/" + name }
+
+    /// A context below the benchmark's context (`<context>/<name>`, or `<name>` at the root).
+    func subcontext(_ name: String) -> String { context.isEmpty ? name : context + "/" + name }
 
     /// The engine at `durability`; every level shares the same root.
     func storage(_ durability: Durability) throws -> LocalStorage {
@@ -96,6 +121,12 @@ final class BenchContext {
     func releaseSource() {
         if let cached = cachedSource { unlink(cached.path) }
         cachedSource = nil
+    }
+
+    /// The small-file directory's names and the bytes of each file (the same for every row
+    /// that uses it, so `ensureFixture` creates it once).
+    func smallFixture() -> (names: [String], bytes: Data) {
+        ((0..<settings.smallFileCount).map { "file-\($0)" }, makePayload(size: settings.smallFileSize, seed: 4096))
     }
 
     /// Makes sure the small-file fixture (`names`, each holding `bytes`) is in the context
@@ -163,3 +194,4 @@ extension Durability {
 func errnoDescription(_ code: CInt) -> String {
     "\(String(cString: strerror(code))) (errno \(code))"
 }
+#endif

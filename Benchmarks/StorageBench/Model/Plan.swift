@@ -1,24 +1,29 @@
+#if Benchmark
 import LocalStorage
 
 /// The ordered list of workloads one run executes, built from the settings before anything is
 /// allocated, so the disk and memory checks can run first.
 ///
 /// Execution goes size by size (every put, ingest and get of 4 KiB, then of 1 MiB, ...) so one
-/// payload serves all rows of a size and at most one large payload is alive at a time; the
-/// report then regroups the rows by workload family.
+/// payload serves all rows of a size and at most one large payload is alive at a time; then the
+/// rows that share the small-file directory (before the delete row, which drops it), then the
+/// puts on several threads and the listings. The report regroups the rows by workload family.
 ///
 /// Adding a workload: write a `WorkloadSpec` whose builder returns a `Workload` (a name, a size,
 /// the engine's closure and the baselines' closures — `makeMappedGet` in `PutGetWorkloads.swift`
-/// is a short example) and append it here.
+/// is a short example), append it here, and give it a target in `Targets.swift` if it has one.
 struct BenchPlan {
     let settings: BenchSettings
     /// In execution order.
     let specs: [WorkloadSpec]
+    /// Rows this build leaves out, with the reason (shown under the table).
+    let omitted: [String]
 
     init(settings: BenchSettings) {
         self.settings = settings
         let groups = Set(settings.groups)
         var specs: [WorkloadSpec] = []
+        var omitted: [String] = []
         let ingestSizes = BenchPlan.ingestSizes(settings.sizes)
         for size in settings.sizes.sorted() {
             if groups.contains(.put) {
@@ -40,15 +45,36 @@ struct BenchPlan {
                 specs.append(BenchPlan.exportPipeSpec(size: size))
             }
         }
+        var afterFixture: [WorkloadSpec] = []
         if groups.contains(.small) {
-            specs += SmallOperation.allCases.map { BenchPlan.smallSpec($0, settings: settings) }
+            for operation in SmallOperation.allCases {
+                guard BenchPlan.isBuilt(operation) else {
+                    omitted.append(
+                        "\(BenchPlan.smallLabel(operation, settings)): not built; it needs LocalStorage's batch "
+                            + "checkIfExists(_: [String], context:). Build with STORAGE_BENCH_BATCH_API defined once it exists.")
+                    continue
+                }
+                let spec = BenchPlan.smallSpec(operation, settings: settings)
+                if operation == .delete { afterFixture.append(spec) } else { specs.append(spec) }
+            }
         }
         if groups.contains(.parallel) {
-            for load in settings.parallelLoads {
-                for threads in settings.threadCounts { specs.append(BenchPlan.parallelSpec(load, threads: threads)) }
+            specs.append(BenchPlan.parallelSpec(.get, settings: settings))
+            specs.append(BenchPlan.parallelSpec(.exists, settings: settings))
+        }
+        specs += afterFixture
+        if groups.contains(.parallel) {
+            specs.append(BenchPlan.parallelSpec(.put, settings: settings))
+            specs.append(BenchPlan.parallelSpec(.putLarge, settings: settings))
+        }
+        if groups.contains(.list) {
+            for (index, count) in settings.listSizes.enumerated() {
+                let listings = index < settings.listingsPerRun.count ? settings.listingsPerRun[index] : 1
+                specs.append(BenchPlan.listSpec(count: count, listings: listings))
             }
         }
         self.specs = specs
+        self.omitted = omitted
     }
 
     /// Ingest, export and mapped get run at the sizes of at least 64 MiB, or at the largest size
@@ -63,18 +89,21 @@ struct BenchPlan {
     var largestObject: Int { specs.map(\.objectSize).max() ?? 0 }
 
     /// Disk space the plan needs at its peak: the ingest source, a stored source and one output
-    /// (export), the small-file fixture twice over, the largest parallel batch, and a margin.
+    /// (export), the small-file directory twice over, the largest parallel batch, and a margin
+    /// for directories and inodes of the listing rows.
     var requiredDiskBytes: Int {
         let block = 4096
         let roundedSmall = (settings.smallFileSize + block - 1) / block * block
-        let small = specs.contains { $0.group == .small } ? 2 * settings.smallFileCount * roundedSmall : 0
-        let parallel = settings.parallelLoads.map { $0.objectSize * $0.objects }.max() ?? 0
+        let small = specs.contains { $0.group == .small || $0.group == .parallel }
+            ? 2 * settings.smallFileCount * roundedSmall : 0
+        let parallel = settings.parallelLargeObjects << 20
         return 3 * largestObject + small + parallel + (256 << 20)
     }
 
     /// Inodes the plan needs at its peak.
-    var requiredInodes: Int { 2 * settings.smallFileCount + 4_096 }
+    var requiredInodes: Int { 2 * settings.smallFileCount + (settings.listSizes.max() ?? 0) + 4_096 }
 
     /// Memory the plan needs at its peak: the payload, the memcpy destination and one result.
     var requiredMemoryBytes: Int { 3 * largestObject + (256 << 20) }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Benchmark
 import LocalStorage
 
 /// Everything that shapes a run, decided once from the command line (and written to the JSON).
@@ -9,93 +10,105 @@ struct BenchSettings: Codable, Sendable {
     var sizes: [Int]
     /// Workload families to run.
     var groups: [WorkloadGroup]
-    /// Timed repetitions per workload (after one untimed warm-up round).
-    var repetitions: Int
-    /// Timed repetitions for objects of `largeObjectThreshold` bytes and more.
-    var largeRepetitions: Int
-    /// From this size up, `largeRepetitions` applies.
-    var largeObjectThreshold: Int
-    /// Whether the user chose the repetition count (then it applies to every size).
-    var repetitionsFromUser: Bool
-    /// How many bytes one repetition of a batched (small-object) put or get moves at most.
+
+    /// Rounds every row runs at least (each round runs every contender once, in a random order).
+    /// 6 is the fewest for which the order-statistic interval of a median reaches 95%.
+    var minimumRounds: Int
+    /// Rounds a row never exceeds, however wide its intervals stay.
+    var maximumRounds: Int
+    /// Seconds of rounds (after the warm-up) after which a row stops even if its intervals are
+    /// still wide; rows of 1 GiB get `largeRowBudgetSeconds`.
+    var rowBudgetSeconds: Double
+    /// The budget of rows moving objects of 1 GiB and more (one round takes seconds).
+    var largeRowBudgetSeconds: Double
+    /// A row stops early once every shown ratio's interval lies within ± this fraction of its
+    /// median (0.05: ±5%).
+    var precision: Double
+    /// Seed of the generator that orders the contenders in each round (same seed, same orders).
+    var seed: UInt64
+
+    /// How many bytes one run of a batched (small-object) put or get moves at most.
     var batchBytes: Int
-    /// Most operations in one repetition of a batched get.
-    var batchLimit: Int
-    /// Most operations in one repetition of a batched put at `.noSync` (every put creates a file).
+    /// Most operations in one run of a batched get.
+    var getBatchLimit: Int
+    /// Most operations in one run of a batched put at `.noSync`.
     var putBatchLimit: Int
-    /// Most operations in one repetition of a batched put at `.fileSync` or `.fullSync`,
-    /// where every operation waits for the disk.
+    /// Most operations in one run of a batched put at `.fileSync` or `.fullSync` (each one
+    /// waits for the disk).
     var syncedBatchLimit: Int
-    /// Files in the small-file suite.
+    /// Files in the small-file directory.
     var smallFileCount: Int
     /// Size of each small file.
     var smallFileSize: Int
-    /// Files the small-file put writes, and delete removes, per repetition.
+    /// Files of the small-file directory that one run of get or exists touches (spread evenly
+    /// over it); the same ones in every run.
+    var smallTouched: Int
+    /// Files the small-file put writes, and delete removes, per run.
     var smallBatch: Int
-    /// Files one repetition of the move-ingest row moves.
+    /// Names per call of the batch exists row.
+    var batchNames: Int
+    /// Files one run of the move-ingest row moves.
     var moveBatch: Int
-    /// Listings of the small-file directory per repetition.
-    var listingsPerRepetition: Int
-    /// Thread counts for the parallel puts.
-    var threadCounts: [Int]
-    /// Object sizes and total object counts (split over the threads) for the parallel puts.
-    var parallelLoads: [ParallelLoad]
+    /// The directory sizes of the list rows (empty files in a context of their own).
+    var listSizes: [Int]
+    /// Listings per run, per directory size (a listing of 2,000 names takes under a millisecond).
+    var listingsPerRun: [Int]
+    /// Threads of the scaling rows (against one thread).
+    var threads: Int
+    /// Threads and objects of the parallel 1 MiB put (the row README quoted).
+    var parallelLargeThreads: Int
+    var parallelLargeObjects: Int
     /// The context (subdirectory of the store root) every workload uses; "" is the root.
     var context: String
-    /// Durability of every row but put (ingest, move, small-file, parallel; get and export do
-    /// not write to the store): for the record in the JSON.
-    var otherRowsDurability: String
 
-    /// One parallel-put shape.
-    struct ParallelLoad: Codable, Sendable {
-        var objectSize: Int
-        var objects: Int
+    /// The time budget of a row moving objects of `size` bytes.
+    func budget(forObjectSize size: Int) -> Double {
+        size >= 1 << 30 ? largeRowBudgetSeconds : rowBudgetSeconds
     }
 
-    /// The repetitions a workload on objects of `size` bytes gets.
-    func repetitions(forObjectSize size: Int) -> Int {
-        size >= largeObjectThreshold && !repetitionsFromUser ? largeRepetitions : repetitions
-    }
-
-    /// Operations in one repetition of a batched get of `size`-byte objects.
+    /// Operations in one run of a batched get of `size`-byte objects.
     func getOperations(objectSize size: Int) -> Int {
-        max(1, min(batchLimit, batchBytes / max(1, size)))
+        max(1, min(getBatchLimit, batchBytes / max(1, size)))
     }
 
-    /// Operations in one repetition of a batched put of `size`-byte objects at `durability`.
+    /// Operations in one run of a batched put of `size`-byte objects at `durability`.
     func putOperations(objectSize size: Int, durability: Durability) -> Int {
         let limit = durability == .noSync ? putBatchLimit : syncedBatchLimit
         return max(1, min(limit, batchBytes / max(1, size)))
     }
 
-    static let defaultSizes = [4 << 10, 1 << 20, 64 << 20, 1 << 30]
-    static let quickSizes = [4 << 10, 1 << 20, 64 << 20]
+    static let defaultSizes = [4 << 10, 1 << 20, 64 << 20]
+    static let largeSize = 1 << 30
+    static let quickSizes = [4 << 10, 1 << 20, 16 << 20]
 
-    /// The default plan: about 2 to 2.5 minutes on 2 cores with a virtualized ext4 disk (the
-    /// small-object counts are sized for fsync latencies of a few milliseconds under load).
+    /// The default plan: about 3 minutes on 2 shared cores with a virtualized ext4 disk.
     static func standard(quick: Bool) -> BenchSettings {
         BenchSettings(
             quick: quick,
             sizes: quick ? quickSizes : defaultSizes,
             groups: WorkloadGroup.allCases,
-            repetitions: quick ? 3 : 5,
-            largeRepetitions: 3,
-            largeObjectThreshold: 1 << 30,
-            repetitionsFromUser: false,
-            batchBytes: quick ? 4 << 20 : 32 << 20,
-            batchLimit: quick ? 256 : 1024,
-            putBatchLimit: quick ? 128 : 256,
-            syncedBatchLimit: quick ? 16 : 64,
-            smallFileCount: quick ? 500 : 10_000,
+            minimumRounds: 6,
+            maximumRounds: quick ? 12 : 200,
+            rowBudgetSeconds: quick ? 0.25 : 5,
+            largeRowBudgetSeconds: quick ? 0.25 : 40,
+            precision: 0.05,
+            seed: 0x5EED_0010,
+            batchBytes: quick ? 4 << 20 : 8 << 20,
+            getBatchLimit: quick ? 128 : 1024,
+            putBatchLimit: quick ? 64 : 256,
+            syncedBatchLimit: quick ? 8 : 32,
+            smallFileCount: quick ? 1_000 : 10_000,
             smallFileSize: 4 << 10,
-            smallBatch: quick ? 100 : 250,
+            smallTouched: quick ? 200 : 2_000,
+            smallBatch: quick ? 50 : 250,
+            batchNames: 16,
             moveBatch: quick ? 16 : 64,
-            listingsPerRepetition: quick ? 5 : 10,
-            threadCounts: [1, 2, 4],
-            parallelLoads: quick
-                ? [ParallelLoad(objectSize: 4 << 10, objects: 128), ParallelLoad(objectSize: 1 << 20, objects: 16)]
-                : [ParallelLoad(objectSize: 4 << 10, objects: 256), ParallelLoad(objectSize: 1 << 20, objects: 128)],
-            context: "bench",
-            otherRowsDurability: "noSync")
+            listSizes: quick ? [500, 5_000] : [2_000, 100_000],
+            listingsPerRun: quick ? [5, 1] : [10, 1],
+            threads: 2,
+            parallelLargeThreads: 4,
+            parallelLargeObjects: quick ? 16 : 64,
+            context: "bench")
     }
 }
+#endif

@@ -1,23 +1,71 @@
+#if Benchmark
 import LocalStorage
 
 /// Who does a workload's work: the engine under test or one of its baselines.
 enum ContenderKind: String, Codable, CaseIterable, Sendable {
     /// `LocalStorage`, the engine under test.
     case engine
-    /// The plainest loop written directly on the `CLocalStorage` shim.
+    /// The engine on one thread, in rows that measure how it scales over several.
+    case engineOneThread
+    /// The plainest loop written directly on the `CLocalStorage` shim, context directory held open.
     case raw
+    /// The raw loop on one thread, in rows that measure scaling.
+    case rawOneThread
+    /// The raw loop making the engine's confined calls: openat2(RESOLVE_BENEATH |
+    /// RESOLVE_NO_SYMLINKS) of context/name from the root descriptor on every call.
+    case confined
     /// The Foundation calls a Swift programmer would reach for.
     case foundation
+    /// swift-nio's `_NIOFileSystem`, called from async code (one task awaits every call).
+    case nio
+    /// `_NIOFileSystem` called from synchronous code: every call bridged (a Task and a semaphore).
+    case nioFromSync
+    /// Python's `os.listdir`, timed inside the interpreter.
+    case python
     /// `memcpy` of the same bytes: the in-memory bandwidth that bounds page-cache I/O.
     case memcpy
 
-    /// The column and legend title.
+    /// The column title (at most 12 characters).
     var title: String {
         switch self {
         case .engine: "LocalStorage"
-        case .raw: "raw syscalls"
+        case .engineOneThread: "LS 1 thread"
+        case .raw: "raw"
+        case .rawOneThread: "raw 1 thread"
+        case .confined: "confined"
         case .foundation: "Foundation"
+        case .nio: "NIO"
+        case .nioFromSync: "NIO sync"
+        case .python: "Python"
         case .memcpy: "memcpy"
+        }
+    }
+
+    /// What the contender is, for the legend under the table.
+    var legend: String {
+        switch self {
+        case .engine: "LocalStorage: the engine under test."
+        case .engineOneThread: "LS 1 thread: the same engine doing the same work on one thread."
+        case .raw:
+            "raw: the plainest loop on the C shim, context directory opened once (untimed); no name "
+                + "validation, no confinement, no preallocation, no retries."
+        case .rawOneThread: "raw 1 thread: the raw loop doing the same work on one thread."
+        case .confined:
+            "confined: the raw loop making the engine's confined calls: openat2(RESOLVE_BENEATH | "
+                + "RESOLVE_NO_SYMLINKS) of context/name from the root descriptor on every call (O_PATH | "
+                + "O_NOFOLLOW + fstat + close for exists; O_RDONLY + fstat + read + close for get)."
+        case .foundation:
+            "Foundation: Data.write(.atomic) (it fsyncs, so only in .fileSync/.fullSync rows), "
+                + "Data(contentsOf:), FileManager's fileExists, copyItem, moveItem, removeItem and "
+                + "contentsOfDirectory (unsorted)."
+        case .nio:
+            "NIO: swift-nio's _NIOFileSystem (FileSystem.shared) awaited from one async task: "
+                + "write(toFileAt:options: .newFile(replaceExisting: true)), ByteBuffer(contentsOf:), "
+                + "info(forFileAt:), copyItem(at:to:). No fsync option, so only in .noSync rows."
+        case .nioFromSync:
+            "NIO sync: the same calls from synchronous code, each one bridged (a Task plus a semaphore)."
+        case .python: "Python: os.listdir (unsorted), timed inside a python3 process that the row starts once."
+        case .memcpy: "memcpy: the same bytes copied into a touched buffer (memory bandwidth, the bound)."
         }
     }
 }
@@ -26,10 +74,16 @@ enum ContenderKind: String, Codable, CaseIterable, Sendable {
 /// clock stops, for the engine and its baselines alike.
 typealias Retained = Any?
 
+/// Returned by a contender that times itself (a child process): the runner records these
+/// seconds instead of its own clock's.
+struct MeasuredSeconds {
+    let seconds: Double
+}
+
 /// One implementation of a workload: the engine or a baseline, as three closures.
 ///
 /// The runner calls `prepare` (untimed), then `run` (timed, on the monotonic clock), drops what
-/// `run` returned, then calls `reset` (untimed) — once for the warm-up and once per repetition.
+/// `run` returned, then calls `reset` (untimed) — once for the warm-up and once per round.
 struct Contender {
     /// Which implementation this is.
     let kind: ContenderKind
@@ -37,7 +91,7 @@ struct Contender {
     let method: String
     /// Untimed, before every run: open inputs, create fixtures.
     var prepare: () throws -> Void = {}
-    /// The timed work of one repetition.
+    /// The timed work of one round.
     let run: () throws -> Retained
     /// Untimed, after every run: delete outputs so the next run starts from the same state.
     var reset: () throws -> Void = {}
@@ -48,25 +102,28 @@ struct Contender {
 enum WorkloadGroup: String, Codable, CaseIterable, Sendable, Comparable {
     /// Data → store, per durability.
     case put
-    /// FileHandle → store, with and without `directStream`.
+    /// FileHandle → store, with and without `directStream`, and by move.
     case ingest
     /// store → Data, copied or mapped.
     case get
     /// store → a file, store → a pipe.
     case export
-    /// put, get, exists, list and delete over a directory of many small files.
+    /// put, get, exists and delete in a directory of many small files.
     case small
-    /// Concurrent puts from 1, 2 and 4 threads.
+    /// Sorted listings of large directories.
+    case list
+    /// The same work on several threads against one.
     case parallel
 
     var title: String {
         switch self {
         case .put: "put from memory (Data → store)"
-        case .ingest: "ingest a file (FileHandle → store)"
+        case .ingest: "ingest a file (file → store)"
         case .get: "get to memory (store → Data)"
         case .export: "export (store → file, store → pipe)"
-        case .small: "small-file operations"
-        case .parallel: "parallel puts"
+        case .small: "small files (a directory of many 4 KiB files)"
+        case .list: "list a directory (names, sorted by LocalStorage and raw)"
+        case .parallel: "threads (the same work on N threads against one)"
         }
     }
 
@@ -75,70 +132,119 @@ enum WorkloadGroup: String, Codable, CaseIterable, Sendable, Comparable {
     }
 }
 
-/// What a row reports first: bytes per second, or operations per second.
+/// What a row's cells show.
 enum Metric: String, Codable, Sendable {
-    case megabytesPerSecond = "MB/s"
-    case operationsPerSecond = "ops/s"
+    /// Microseconds per operation (lower is better): small operations.
+    case microsecondsPerOperation = "µs/op"
+    /// Milliseconds per operation: operations that take longer (a listing of 100,000 names).
+    case millisecondsPerOperation = "ms/op"
+    /// 10^9 bytes per second (higher is better): transfers of 1 MiB and more.
+    case gigabytesPerSecond = "GB/s"
+
+    /// The value one timed run of `seconds` shows, for a run of `operations` moving `bytes`.
+    func value(seconds: Double, operations: Int, bytes: Int) -> Double {
+        let safe = max(seconds, 1e-9)
+        switch self {
+        case .microsecondsPerOperation: return safe / Double(max(1, operations)) * 1e6
+        case .millisecondsPerOperation: return safe / Double(max(1, operations)) * 1e3
+        case .gigabytesPerSecond: return Double(bytes) / safe / 1e9
+        }
+    }
+
+    var higherIsBetter: Bool { self == .gigabytesPerSecond }
 }
 
-/// A performance target: the engine's median against one baseline's median, in the same run.
+/// A speed ratio between two contenders of a row: how much faster `numerator` did the same
+/// work than `denominator` (above 1: `numerator` faster).
+struct RatioPair: Codable, Sendable, Hashable {
+    let numerator: ContenderKind
+    let denominator: ContenderKind
+
+    /// "vs raw", or "LS 1 thread ÷ …" spelled out when the numerator is not the engine.
+    var label: String {
+        numerator == .engine ? "vs \(denominator.title)" : "\(numerator.title) vs \(denominator.title)"
+    }
+}
+
+/// A performance target: the least acceptable speed ratio between two contenders of a row,
+/// measured in the same run. See `Targets.swift` for every target and where it comes from.
 struct Target: Codable, Sendable {
-    /// The baseline the engine is compared with.
-    let baseline: ContenderKind
-    /// The least acceptable ratio engine / baseline.
+    let pair: RatioPair
+    /// The least acceptable ratio.
     let minimum: Double
-    /// `true` when the engine must be strictly ahead (ratio > `minimum`).
-    let strictlyAhead: Bool
+    /// Where the number comes from ("issue 10", "README 2026-11-25 ratio").
+    let source: String
 
-    static func atLeast(_ minimum: Double, of baseline: ContenderKind) -> Target {
-        Target(baseline: baseline, minimum: minimum, strictlyAhead: false)
-    }
-
-    static func ahead(of baseline: ContenderKind) -> Target {
-        Target(baseline: baseline, minimum: 1.0, strictlyAhead: true)
-    }
-
-    /// "≥0.95× raw syscalls" or ">1× Foundation".
-    var summary: String {
-        strictlyAhead
-            ? ">\(formatRatio(minimum)) \(baseline.title)"
-            : "≥\(formatRatio(minimum)) \(baseline.title)"
-    }
-
-    func isMet(by ratio: Double) -> Bool {
-        strictlyAhead ? ratio > minimum : ratio >= minimum
-    }
+    /// "≥ 0.95× raw".
+    var summary: String { "≥\(formatRatio(minimum)) \(pair.denominator.title)" }
 }
 
 /// One row of the benchmark: the same work done by the engine and by each baseline, on the
-/// same bytes, alternating over the repetitions (A B C, A C B, B A C, ...: see `Runner.schedule`)
-/// after one warm-up round.
+/// same bytes, in rounds of every contender in a random order (see `Runner`).
 struct Workload {
-    /// Stable identifier, e.g. `put-1GiB-fullSync`; used in JSON and in the chart.
+    /// Stable identifier, e.g. `put-64MiB-fullSync`; used in JSON and in the chart.
     let id: String
     let group: WorkloadGroup
-    /// What the row shows, e.g. `put 1 GiB .fullSync`.
+    /// What the row shows, e.g. `put 64 MiB .fullSync`.
     let label: String
     /// Bytes per operation (0 for operations that move no file content).
     let objectSize: Int
-    /// Operations in one repetition (a 4 KiB put is timed as a batch of many).
+    /// Operations in one run (a 4 KiB put is timed as a batch of many).
     let operations: Int
-    /// Bytes that count towards MB/s in one repetition.
-    let bytesPerRepetition: Int
+    /// Bytes that count towards GB/s in one run.
+    let bytesPerRun: Int
     let metric: Metric
-    let repetitions: Int
     let durability: Durability?
-    let directStream: Bool?
     let threads: Int?
+    /// Whether its runs write (then each is followed by syncfs(2), untimed); read-only rows
+    /// (get, exists, list) skip it, since there is nothing of theirs to write back.
+    let writes: Bool
     /// The engine first, then the baselines.
     let contenders: [Contender]
     let targets: [Target]
+    /// The ratios the report shows for this row (and the runner tightens): the targets' pairs,
+    /// or else LocalStorage against the raw loop; then the row's `alsoShown` pairs.
+    let shownRatios: [RatioPair]
     /// Caveats printed under the table and stored in the JSON.
     let notes: [String]
     /// Untimed, once before the warm-up: create sources and fixtures.
     var setUp: () throws -> Void = {}
     /// Untimed, once at the end, even after a failure: free memory, delete fixtures.
     var tearDown: () throws -> Void = {}
+
+    init(
+        id: String, group: WorkloadGroup, label: String, objectSize: Int, operations: Int, bytesPerRun: Int,
+        metric: Metric, durability: Durability? = nil, threads: Int? = nil, writes: Bool = true,
+        contenders: [Contender], alsoShown: [RatioPair] = [],
+        notes: [String] = [], setUp: @escaping () throws -> Void = {}, tearDown: @escaping () throws -> Void = {}
+    ) {
+        self.id = id
+        self.group = group
+        self.label = label
+        self.objectSize = objectSize
+        self.operations = operations
+        self.bytesPerRun = bytesPerRun
+        self.metric = metric
+        self.durability = durability
+        self.threads = threads
+        self.writes = writes
+        self.contenders = contenders
+        let present = Set(contenders.map(\.kind))
+        targets = Targets.for(id: id).filter { present.contains($0.pair.numerator) && present.contains($0.pair.denominator) }
+        var shown: [RatioPair]
+        if !targets.isEmpty {
+            shown = targets.map(\.pair)
+        } else if present.contains(.raw) {
+            shown = [RatioPair(numerator: .engine, denominator: .raw)]
+        } else {
+            shown = contenders.dropFirst().prefix(1).map { RatioPair(numerator: .engine, denominator: $0.kind) }
+        }
+        shown += alsoShown.filter { present.contains($0.numerator) && present.contains($0.denominator) }
+        shownRatios = shown.reduce(into: []) { pairs, pair in if !pairs.contains(pair) { pairs.append(pair) } }
+        self.notes = notes
+        self.setUp = setUp
+        self.tearDown = tearDown
+    }
 }
 
 /// What a workload needs before it can be built: its place in the plan and a builder, so the
@@ -151,3 +257,4 @@ struct WorkloadSpec {
     let objectSize: Int
     let build: (BenchContext) throws -> Workload
 }
+#endif

@@ -1,3 +1,4 @@
+#if Benchmark
 import Foundation
 
 /// The whole run: what `--json` writes and what the table and chart are drawn from.
@@ -9,6 +10,9 @@ struct BenchReport: Codable, Sendable {
     /// The command line as typed.
     let command: [String]
     let elapsedSeconds: Double
+    /// Peak resident memory of the benchmark process (getrusage), and of its largest child.
+    let peakResidentBytes: UInt64
+    let peakChildResidentBytes: UInt64
     let git: GitDescription
     let machine: MachineDescription
     /// The directory the scratch directory was created in (`--dir`).
@@ -18,19 +22,23 @@ struct BenchReport: Codable, Sendable {
     let methodology: [String]
     /// Rows in report order (grouped by workload family).
     let results: [WorkloadResult]
+    /// Rows this build left out, and why.
+    let omitted: [String]
     let targetsMet: Int
     let targetsMissed: Int
+    let targetsInconclusive: Int
     let failedWorkloads: [String]
 
     init(
         date: Date, command: [String], elapsedSeconds: Double, git: GitDescription, machine: MachineDescription,
-        directory: String, settings: BenchSettings, results: [WorkloadResult]
+        directory: String, settings: BenchSettings, results: [WorkloadResult], omitted: [String]
     ) {
         tool = "storage-bench"
-        schemaVersion = 1
+        schemaVersion = 2
         self.date = date.ISO8601Format()
         self.command = command
         self.elapsedSeconds = elapsedSeconds
+        (peakResidentBytes, peakChildResidentBytes) = peakResidentMemory()
         self.git = git
         self.machine = machine
         self.directory = directory
@@ -41,52 +49,61 @@ struct BenchReport: Codable, Sendable {
                 ? left.offset < right.offset : left.element.group < right.element.group
         }.map(\.element)
         self.results = ordered
-        let checks = ordered.flatMap(\.targets)
-        targetsMet = checks.filter(\.met).count
-        targetsMissed = checks.count - targetsMet
+        self.omitted = omitted
+        let verdicts = ordered.flatMap(\.targets).map(\.verdict)
+        targetsMet = verdicts.filter { $0 == .met }.count
+        targetsMissed = verdicts.filter { $0 == .missed }.count
+        targetsInconclusive = verdicts.filter { $0 == .inconclusive }.count
         failedWorkloads = ordered.filter { $0.error != nil }.map(\.id)
     }
 
     /// The method, stated where the numbers are.
     static func methodology(_ settings: BenchSettings) -> [String] {
         var lines = [
-            "Every row: one untimed warm-up run of each contender, then timed repetitions alternating "
-                + "LocalStorage, raw syscalls, Foundation, memcpy on the same bytes (A B C D, then other orders, "
-                + "chosen so each contender follows each other one about equally often); median [min–max] over the "
-                + "repetitions; ratio = LocalStorage median / baseline median (> 1: LocalStorage faster). "
-                + "Timing: CLOCK_MONOTONIC around the operation only. MB/s = 10^6 bytes/s.",
+            "Rounds: after one untimed warm-up run of each contender, every round runs each contender once "
+                + "on the same bytes, in a random order (seeded: the same seed gives the same orders). A row "
+                + "takes at least \(settings.minimumRounds) rounds and stops when every shown ratio's 95% "
+                + "interval lies within ±\(Int((settings.precision * 100).rounded()))% of its median, or when "
+                + "its budget (\(formatDuration(settings.rowBudgetSeconds)) of rounds; "
+                + "\(formatDuration(settings.largeRowBudgetSeconds)) for 1 GiB rows) or "
+                + "\(settings.maximumRounds) rounds are spent.",
+            "Cells: the median over the rounds of each contender's time per operation (µs or ms, lower is "
+                + "better) or throughput (GB/s = 10^9 bytes/s, higher is better). Timing: CLOCK_MONOTONIC "
+                + "around the work only.",
+            "Ratios: A's speed over B's, taken in each round (B's time / A's time for the same work) and "
+                + "summarized by the median over the rounds; the interval is the sign test's distribution-free "
+                + "95% interval of that median (between two order statistics; no normality assumed, an "
+                + "outlier round moves it by one rank at most).",
+            "Targets: met when the whole interval is at or above the target, missed when it is wholly below, "
+                + "inconclusive when it straddles it. Missed targets are measurements: the exit status stays "
+                + "0; it is non-zero only when a workload fails or the run cannot start.",
             "Page cache: not dropped (that needs root). Every timed run starts from the same state instead: "
-                + "the previous run's outputs deleted and syncfs(2) issued, untimed, so no run pays for another's "
-                + "writeback. Reads (get, the ingest source) hit a warm page cache for every contender alike.",
-            "(noisy) marks a row where LocalStorage's or the raw loop's fastest repetition beat its slowest by "
-                + "more than 1.5×; its ratios need more repetitions (e.g. --sizes 1GiB --repetitions 9) before they "
-                + "mean much. On VMs that return freed memory to the host (virtio-balloon free-page reporting), "
-                + "large runs are bimodal: the same copy takes 0.3 s or 1.5 s depending on whether its page-cache "
-                + "pages must be faulted in again on the host.",
-            "Durability: put rows run at each level; ingest, get, small-file and parallel rows at .noSync.",
-            "Raw syscalls: the plainest loop on the CLocalStorage shim, with the context directory opened once "
-                + "(untimed) — no name validation, no confinement, no preallocation, no retries.",
-            "Foundation: Data.write(to:options: .atomic) fsyncs its temp file before the rename "
-                + "(swift-foundation on Linux), so it matches .fileSync and does more work than .noSync; "
-                + ".fullSync rows add a directory fsync via FileHandle.synchronize().",
-            "memcpy: the same bytes copied into a buffer touched beforehand — memory bandwidth, the bound on "
-                + "any page-cache put or get (batched 4 KiB copies stay in the CPU cache).",
-            "Objects under \(formatSize(settings.batchBytes)) are timed in batches (ops/rep column). The "
-                + "small-file suite works in a directory holding \(settings.smallFileCount.grouped) files of "
-                + "\(formatSize(settings.smallFileSize)); per repetition, put writes \(settings.smallBatch.grouped) "
-                + "new files and delete removes \(settings.smallBatch.grouped) of them (re-created, untimed, before "
-                + "each run). Every workload uses context '\(settings.context)'.",
+                + "the previous run's outputs deleted and, in rows that write, syncfs(2) issued, untimed, so "
+                + "no run pays for another's writeback. Reads hit a warm page cache for every contender alike.",
+            "Durability: put rows run at each level; all other rows write at .noSync.",
+            "Batches: objects under \(formatSize(settings.batchBytes)) are timed many per run. The small-file "
+                + "rows work in a directory of \(settings.smallFileCount.grouped) files of "
+                + "\(formatSize(settings.smallFileSize)); get and exists touch \(settings.smallTouched.grouped) "
+                + "of them spread over it. Every workload uses context '\(settings.context)'.",
         ]
-        if !settings.repetitionsFromUser && settings.largeRepetitions != settings.repetitions
-            && settings.sizes.contains(where: { $0 >= settings.largeObjectThreshold }) {
+        if !settings.sizes.contains(where: { $0 >= BenchSettings.largeSize }) && !settings.quick {
             lines.append(
-                "Rows of \(formatSize(settings.largeObjectThreshold)) and more: \(settings.largeRepetitions) "
-                    + "repetitions after the warm-up instead of \(settings.repetitions), so the default run fits "
-                    + "in about 3 minutes on 2 cores; pass --repetitions 5 for 5 everywhere.")
+                "1 GiB rows: not in the default run (pass --large: about 6 minutes more, 3.2 GiB of memory, "
+                    + "3.5 GiB of disk).")
         }
         if settings.quick {
-            lines.append("--quick: smaller sizes, counts and repetitions — a smoke test, not a measurement.")
+            lines.append("--quick: smaller sizes, counts and budgets: a smoke test, not a measurement.")
         }
         return lines
     }
 }
+
+/// Peak resident set of this process and of its largest waited-for child, in bytes.
+func peakResidentMemory() -> (UInt64, UInt64) {
+    var me = rusage(), children = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &me)
+    getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &children)
+    // ru_maxrss is in KiB on Linux.
+    return (UInt64(max(0, me.ru_maxrss)) * 1024, UInt64(max(0, children.ru_maxrss)) * 1024)
+}
+#endif

@@ -1,3 +1,4 @@
+#if Benchmark
 import Foundation
 
 /// "4 KiB", "1 MiB", "64 MiB", "1 GiB", "1.5 MiB", "1000 B".
@@ -37,20 +38,15 @@ func formatRatio(_ ratio: Double) -> String {
     return String(format: "%.0f×", ratio)
 }
 
-/// A ratio next to a target threshold: three decimals when two would round it onto the
-/// threshold ("0.898×" rather than a "0.90×" that reads as met).
-func formatRatio(_ ratio: Double, near threshold: Double?) -> String {
-    guard let threshold, ratio.isFinite, abs(ratio - threshold) < 0.005 else { return formatRatio(ratio) }
-    return String(format: "%.3f×", ratio)
-}
-
-/// A rate with three significant digits and thousands separators: "1,234", "87.5", "0.912".
-func formatRate(_ value: Double) -> String {
+/// A measured value with three significant digits and thousands separators: "1,234", "87.5",
+/// "2.83", "0.912".
+func formatValue(_ value: Double) -> String {
     guard value.isFinite else { return "—" }
     if value >= 1000 { return Int(value.rounded()).grouped }
     if value >= 100 { return String(format: "%.0f", value) }
     if value >= 10 { return String(format: "%.1f", value) }
-    return String(format: "%.2f", value)
+    if value >= 1 { return String(format: "%.2f", value) }
+    return String(format: "%.3f", value)
 }
 
 /// "41.2 s", "2 min 41 s".
@@ -72,3 +68,4 @@ extension Int {
         return self < 0 ? "-" + result : result
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Benchmark
 import Foundation
 
 /// `--json FILE`: the whole `BenchReport` — every repetition of every contender, the summaries,
@@ -10,3 +11,4 @@ enum JSONReport {
         try (data + Data("\n".utf8)).write(to: URL(fileURLWithPath: path))
     }
 }
+#endif

@@ -1,76 +1,135 @@
+#if Benchmark
 import Foundation
 
-/// The readable report printed at the end of a run: header, one table per workload family,
-/// the notes, and every target marked met or missed.
+/// The report printed at the end of a run, at most 100 columns wide: a header, one table per
+/// workload family with the contenders side by side, under each row its marked ratios (»), then
+/// the legend, the method, and the targets that were not met.
 enum TextReport {
-    static func render(_ report: BenchReport) -> String {
-        var out = "storage-bench — LocalStorage throughput\n"
-        out += "date     \(humanDate(report.date)) · commit \(report.git.summary)\n"
-        out += "machine  \(report.machine.summary)\n"
-        out += "dir      \(report.directory) (scratch directory removed)\n"
-        out += "run      \(formatDuration(report.elapsedSeconds)) · \(report.command.joined(separator: " "))\n"
+    static let width = 100
 
-        var table = TextTable(columns: [
-            .init("workload", .left), .init("ops/rep", .right), .init("reps", .right),
-            .init("LocalStorage median [min–max]", .left), .init("also", .right),
-            .init("vs raw syscalls", .right), .init("vs Foundation", .right), .init("vs memcpy", .right),
-            .init("targets", .left),
-        ])
+    static func render(_ report: BenchReport) -> String {
+        var out = "storage-bench: LocalStorage against raw syscalls, Foundation, NIOFileSystem and Python\n"
+        out += header("date", "\(humanDate(report.date)) · commit \(report.git.summary)")
+        out += header("machine", report.machine.summary)
+        out += header(
+            "run", "\(formatDuration(report.elapsedSeconds)) · peak memory \(formatBytes(report.peakResidentBytes)) · "
+                + report.command.joined(separator: " "))
+        let judged = report.targetsMet + report.targetsMissed + report.targetsInconclusive
+        out += header(
+            "targets", "\(report.targetsMet) met · \(report.targetsMissed) missed · \(report.targetsInconclusive) "
+                + "inconclusive (of \(judged)) · misses leave the exit status at 0")
+        out += "\n"
+        out += wrap(
+            "Cells: each contender's median over interleaved rounds, in µs or ms per operation (lower is "
+                + "better) or GB/s (higher is better). » marks the ratio that matters: LocalStorage's speed ÷ a "
+                + "baseline's (above 1×: LocalStorage faster), the median of the ratios taken within each round, "
+                + "[its 95% interval]. When a loaded machine makes runs slow at random, the two medians of the "
+                + "cells can disagree with that ratio; the ratio, which compares runs made moments apart, is the "
+                + "one to trust. Target ≥x: met if the interval is at or above x, missed if below, inconclusive "
+                + "if it straddles x.", indent: "")
+
+        let labelWidth = max(12, report.results.map(\.label.count).max() ?? 0)
         for group in WorkloadGroup.allCases {
             let rows = report.results.filter { $0.group == group }
             guard !rows.isEmpty else { continue }
-            table.section(group.title)
-            for result in rows { table.row(cells(result)) }
+            out += "\n" + table(group, rows, labelWidth: labelWidth)
         }
-        out += "\n" + table.render() + "\n"
 
+        let kinds = ContenderKind.allCases.filter { kind in report.results.contains { $0.contender(kind) != nil } }
+        out += "\nContenders\n"
+        for kind in kinds { out += wrap("- " + kind.legend, indent: "  ") }
         let notes = Array(Set(report.results.flatMap(\.notes))).sorted()
         out += "\nHow it was measured\n"
-        for line in report.methodology + notes { out += wrap("- " + line, width: 110, indent: "  ") }
+        for line in report.methodology + notes { out += wrap("- " + line, indent: "  ") }
+        if !report.omitted.isEmpty {
+            out += "\nLeft out of this build\n"
+            for line in report.omitted { out += wrap("- " + line, indent: "  ") }
+        }
 
-        out += "\nTargets: \(report.targetsMet) met, \(report.targetsMissed) missed\n"
-        for result in report.results {
-            for target in result.targets {
-                let ratio = target.ratio.map { formatRatio($0, near: target.target.minimum) } ?? "—"
-                let status = target.met ? "met   " : "MISSED"
-                let noise = result.isNoisy ? "  (noisy)" : ""
-                out += "  \(status)  \(pad(result.label, 36))  \(pad(target.description, 22))  \(ratio)\(noise)\n"
+        let open = report.results.flatMap { result in
+            result.targets.filter { $0.verdict != .met }.map { (result, $0) }
+        }
+        if !open.isEmpty {
+            out += "\nTargets not met in this run\n"
+            for (result, target) in open {
+                let ratio = target.estimate.map(formatEstimate) ?? "—"
+                out += wrap(
+                    "- \(target.verdict.rawValue): \(result.label), \(target.target.pair.label) \(ratio), "
+                        + "target \(target.description) (\(target.target.source))", indent: "  ")
             }
         }
         if !report.failedWorkloads.isEmpty {
-            out += "\nFailed workloads:\n"
+            out += "\nFailed workloads (the exit status is non-zero)\n"
             for result in report.results where result.error != nil {
-                out += "  \(result.label): \(result.error ?? "")\n"
+                out += wrap("- \(result.label): \(result.error ?? "")", indent: "  ")
             }
         }
         return out
     }
 
-    private static func cells(_ result: WorkloadResult) -> [String] {
-        guard result.error == nil, let engine = result.contender(.engine) else {
-            return [result.label, "", "", "FAILED: \(result.error ?? "no engine result")", "", "", "", "", ""]
+    /// One family: a header line of contender titles, then per row a line of values and a line
+    /// of marked ratios.
+    private static func table(_ group: WorkloadGroup, _ rows: [WorkloadResult], labelWidth: Int) -> String {
+        let kinds = ContenderKind.allCases.filter { kind in rows.contains { $0.contender(kind) != nil } }
+        let cells: [[String]] = rows.map { row in
+            kinds.map { kind in row.contender(kind).map { formatValue($0.value.median) } ?? "—" }
         }
-        let summary = engine.summary(result.metric)
-        let headline = "\(formatRate(summary.median)) \(result.metric.rawValue) "
-            + "[\(formatRate(summary.min))–\(formatRate(summary.max))]"
-        var also = ""
-        switch result.metric {
-        case .megabytesPerSecond: also = "\(formatRate(engine.operationsPerSecondSummary.median)) ops/s"
-        case .operationsPerSecond:
-            if let mb = engine.megabytesPerSecondSummary { also = "\(formatRate(mb.median)) MB/s" }
+        let widths = kinds.indices.map { column in
+            max(kinds[column].title.count, cells.map { $0[column].count }.max() ?? 0, 6)
         }
-        func versus(_ kind: ContenderKind) -> String {
-            guard let ratio = result.ratio(kind), let baseline = result.contender(kind) else { return "—" }
-            let threshold = result.targets.first { $0.target.baseline == kind }?.target.minimum
-            return "\(formatRatio(ratio, near: threshold)) of \(formatRate(baseline.summary(result.metric).median))"
+        let unitWidth = 5
+        func line(_ label: String, _ unit: String, _ values: [String]) -> String {
+            var text = pad(label, labelWidth) + " " + pad(unit, unitWidth)
+            for (value, width) in zip(values, widths) { text += "  " + leftPad(value, width) }
+            return text.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) + "\n"
         }
-        let missed = result.targets.filter { !$0.met }.map(\.description)
-        var targets = result.targets.isEmpty ? "" : missed.isEmpty ? "met" : "MISSED " + missed.joined(separator: ", ")
-        if result.isNoisy { targets += targets.isEmpty ? "(noisy)" : " (noisy)" }
-        return [
-            result.label, result.operationsPerRepetition.grouped, String(result.repetitions), headline, also,
-            versus(.raw), versus(.foundation), versus(.memcpy), targets,
-        ]
+        var out = group.title + "\n"
+        out += line("", "", kinds.map(\.title))
+        for (row, values) in zip(rows, cells) {
+            if let error = row.error {
+                out += row.label + "\n" + wrap("  FAILED: \(error)", indent: "    ")
+                continue
+            }
+            out += line(row.label, row.metric.rawValue, values)
+            var items = row.shownRatios.map { ratio -> String in
+                var item = "\(ratio.pair.label) \(formatEstimate(ratio.estimate))"
+                if let target = row.targets.first(where: { $0.target.pair == ratio.pair }) {
+                    item += " ≥\(formatRatio(target.target.minimum)) "
+                        + (target.verdict == .missed ? "MISSED" : target.verdict.rawValue)
+                }
+                return item
+            }
+            items.append("\(row.rounds) rounds" + (row.stopReason == .precise ? "" : " (\(row.stopReason.rawValue))"))
+            out += joinWrapped(items, first: "  » ", indent: "    ")
+        }
+        return out
+    }
+
+    /// "1.04× [1.01–1.07]".
+    static func formatEstimate(_ estimate: MedianInterval) -> String {
+        func bare(_ ratio: Double) -> String { formatRatio(ratio).replacingOccurrences(of: "×", with: "") }
+        return "\(formatRatio(estimate.median)) [\(bare(estimate.lower))–\(bare(estimate.upper))]"
+    }
+
+    /// Items joined by " · ", broken into lines of at most `width` columns.
+    private static func joinWrapped(_ items: [String], first: String, indent: String) -> String {
+        var lines: [String] = []
+        var line = first
+        for item in items {
+            let separator = line == first || line == indent ? "" : " · "
+            if line.count + separator.count + item.count > width && line != first && line != indent {
+                lines.append(line)
+                line = indent + item
+            } else {
+                line += separator + item
+            }
+        }
+        lines.append(line)
+        return lines.map { $0 + "\n" }.joined()
+    }
+
+    private static func header(_ key: String, _ value: String) -> String {
+        wrap(pad(key, 8) + " " + value, indent: String(repeating: " ", count: 9))
     }
 
     /// "2026-11-25T04:10:00Z" → "2026-11-25 04:10 UTC".
@@ -83,68 +142,28 @@ enum TextReport {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
-    private static func wrap(_ text: String, width: Int, indent: String) -> String {
+    private static func leftPad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
+
+    /// Words of `text` in lines of at most `width` columns; continuation lines start with
+    /// `indent`. Leading and inner runs of spaces are kept.
+    static func wrap(_ text: String, indent: String) -> String {
+        let leading = String(text.prefix { $0 == " " })
         var lines: [String] = []
-        var line = ""
-        for word in text.split(separator: " ") {
-            if !line.isEmpty && line.count + 1 + word.count > width {
+        var line = leading
+        var hasWord = false
+        for word in text.dropFirst(leading.count).split(separator: " ", omittingEmptySubsequences: false) {
+            if hasWord && line.count + 1 + word.count > width {
                 lines.append(line)
                 line = indent
+                hasWord = false
             }
-            line += (line.isEmpty || line == indent ? "" : " ") + word
+            line += (hasWord ? " " : "") + word
+            hasWord = true
         }
-        if !line.isEmpty { lines.append(line) }
+        if hasWord { lines.append(line) }
         return lines.map { $0 + "\n" }.joined()
     }
 }
-
-/// A plain-text table with aligned columns and section titles.
-struct TextTable {
-    struct Column {
-        enum Alignment { case left, right }
-        let title: String
-        let alignment: Alignment
-        init(_ title: String, _ alignment: Alignment) {
-            self.title = title
-            self.alignment = alignment
-        }
-    }
-
-    private enum Line {
-        case section(String)
-        case cells([String])
-    }
-
-    let columns: [Column]
-    private var lines: [Line] = []
-
-    init(columns: [Column]) { self.columns = columns }
-
-    mutating func section(_ title: String) { lines.append(.section(title)) }
-    mutating func row(_ cells: [String]) { lines.append(.cells(cells)) }
-
-    func render() -> String {
-        var widths = columns.map(\.title.count)
-        for case .cells(let cells) in lines {
-            for (index, cell) in cells.enumerated() where index < widths.count {
-                widths[index] = max(widths[index], cell.count)
-            }
-        }
-        func format(_ cells: [String]) -> String {
-            columns.indices.map { index in
-                let cell = index < cells.count ? cells[index] : ""
-                let padding = String(repeating: " ", count: max(0, widths[index] - cell.count))
-                return columns[index].alignment == .left ? cell + padding : padding + cell
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-        }
-        var out = format(columns.map(\.title)) + "\n"
-        out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
-        for line in lines {
-            switch line {
-            case .section(let title): out += "\(title)\n"
-            case .cells(let cells): out += format(cells) + "\n"
-            }
-        }
-        return out
-    }
-}
+#endif

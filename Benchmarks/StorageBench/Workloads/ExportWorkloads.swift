@@ -1,3 +1,4 @@
+#if Benchmark
 import CLocalStorage
 import Foundation
 import Glibc
@@ -177,10 +178,8 @@ extension BenchContext {
 
         return Workload(
             id: "export-\(sizeID(size))-\(toPipe ? "pipe" : "file")", group: .export, label: label,
-            objectSize: size, operations: 1, bytesPerRepetition: size, metric: .megabytesPerSecond,
-            repetitions: settings.repetitions(forObjectSize: size),
-            durability: nil, directStream: nil, threads: nil,
-            contenders: [engine, raw, foundation], targets: [], notes: [],
+            objectSize: size, operations: 1, bytesPerRun: size, metric: .gigabytesPerSecond,
+            contenders: [engine, raw, foundation],
             setUp: {
                 try payload.withUnsafeBytes { bytes in
                     try RawSyscalls.put(bytes, directory: directory, temp: ".raw-tmp-" + name, name: name, durability: .fileSync)
@@ -192,3 +191,4 @@ extension BenchContext {
             })
     }
 }
+#endif

@@ -1,70 +1,122 @@
+#if Benchmark
 import Foundation
 import LocalStorage
 import Synchronization
 
-// Parallel puts: one shared LocalStorage (it is Sendable) used from 1, 2 and 4 threads, against
-// the raw loop run from the same number of threads; object i goes to thread i mod n.
+// Threads: the same work done on N threads and on one, by one shared LocalStorage (it is
+// Sendable) and by the raw loop; item i goes to thread i mod N. The ratio that matters is the
+// engine on N threads against the engine on one; the raw loop's own scaling shows what the
+// kernel and the machine allow (on 2 cores shared with other work, less than 2×).
+
+/// What a scaling row does.
+enum ParallelOperation: String, Sendable {
+    /// 4 KiB gets of the small-file directory's touched files.
+    case get
+    /// Existence checks of the same files.
+    case exists
+    /// New 4 KiB files.
+    case put
+    /// New 1 MiB files (the README's parallel-put row).
+    case putLarge = "put-large"
+}
 
 extension BenchPlan {
-    static func parallelSpec(_ load: BenchSettings.ParallelLoad, threads: Int) -> WorkloadSpec {
-        WorkloadSpec(
-            id: "parallel-\(sizeID(load.objectSize))-\(threads)t", group: .parallel,
-            label: parallelLabel(load, threads: threads), objectSize: load.objectSize
-        ) { context in try context.makeParallel(load, threads: threads) }
+    static func parallelSpec(_ operation: ParallelOperation, settings: BenchSettings) -> WorkloadSpec {
+        let (id, label, size) = parallelNames(operation, settings)
+        return WorkloadSpec(id: id, group: .parallel, label: label, objectSize: size) { context in
+            try context.makeParallel(operation)
+        }
     }
 
-    static func parallelLabel(_ load: BenchSettings.ParallelLoad, threads: Int) -> String {
-        "put \(load.objects.grouped) × \(formatSize(load.objectSize)), \(threads) thread\(threads == 1 ? "" : "s")"
+    static func parallelNames(_ operation: ParallelOperation, _ settings: BenchSettings) -> (String, String, Int) {
+        let threads = operation == .putLarge ? settings.parallelLargeThreads : settings.threads
+        switch operation {
+        case .get: return ("parallel-get-4KiB-\(threads)t", "get 4 KiB × \(threads) threads", settings.smallFileSize)
+        case .exists: return ("parallel-exists-\(threads)t", "exists × \(threads) threads", 0)
+        case .put: return ("parallel-put-4KiB-\(threads)t", "put 4 KiB × \(threads) threads", 4 << 10)
+        case .putLarge: return ("parallel-put-1MiB-\(threads)t", "put 1 MiB × \(threads) threads", 1 << 20)
+        }
     }
 }
 
 extension BenchContext {
-    func makeParallel(_ load: BenchSettings.ParallelLoad, threads: Int) throws -> Workload {
+    func makeParallel(_ operation: ParallelOperation) throws -> Workload {
+        let (id, label, size) = BenchPlan.parallelNames(operation, settings)
+        let threads = operation == .putLarge ? settings.parallelLargeThreads : settings.threads
         let storage = try storage(.noSync)
-        let bytes = makePayload(size: load.objectSize, seed: UInt64(load.objectSize) &+ 7)
-        let names = (0..<load.objects).map { "parallel-\($0)" }
-        let temps = names.map { ".raw-tmp-" + $0 }
         let context = self.context, directory = directoryFD
-        let removeOutputs = { RawSyscalls.removeAll(directory: directory, names: names) }
 
+        /// The engine's and the raw loop's work on item `index`.
+        let engineItem: @Sendable (Int) throws -> Void
+        let rawItem: @Sendable (Int) throws -> Void
+        let items: Int
+        var reset: () throws -> Void = {}
+        var setUp: () throws -> Void = {}
+        switch operation {
+        case .get, .exists:
+            let fixture = smallFixture()
+            let stride = max(1, fixture.names.count / max(1, settings.smallTouched))
+            let touched = Swift.stride(from: 0, to: fixture.names.count, by: stride)
+                .prefix(settings.smallTouched).map { fixture.names[$0] }
+            items = touched.count
+            setUp = { try self.ensureFixture(names: fixture.names, bytes: fixture.bytes) }
+            if operation == .get {
+                engineItem = { index in _ = try storage.downloadFile(touched[index], context: context) }
+                rawItem = { index in _ = try RawSyscalls.get(directory: directory, name: touched[index]) }
+            } else {
+                engineItem = { index in
+                    guard try storage.checkIfExists(touched[index], context: context) else { throw BenchError("not found") }
+                }
+                rawItem = { index in
+                    guard RawSyscalls.exists(directory: directory, name: touched[index]) else { throw BenchError("not found") }
+                }
+            }
+        case .put, .putLarge:
+            let bytes = makePayload(size: size, seed: UInt64(size) &+ 7)
+            items = operation == .put ? settings.putBatchLimit : settings.parallelLargeObjects
+            let names = (0..<items).map { "parallel-\($0)" }
+            let temps = names.map { ".raw-tmp-" + $0 }
+            reset = { RawSyscalls.removeAll(directory: directory, names: names) }
+            engineItem = { index in _ = try storage.uploadFile(file: bytes, fileName: names[index], context: context) }
+            rawItem = { index in
+                try bytes.withUnsafeBytes { buffer in
+                    try RawSyscalls.put(
+                        buffer, directory: directory, temp: temps[index], name: names[index], durability: .noSync)
+                }
+            }
+        }
+
+        func contender(
+            _ kind: ContenderKind, _ method: String, threads: Int, _ item: @escaping @Sendable (Int) throws -> Void
+        ) -> Contender {
+            Contender(kind: kind, method: method + " on \(threads) thread\(threads == 1 ? "" : "s")", run: {
+                try runThreads(threads) { thread in
+                    for index in Swift.stride(from: thread, to: items, by: threads) { try item(index) }
+                }
+                return nil
+            }, reset: reset)
+        }
+        let engineMethod = "one shared LocalStorage, \(operation.rawValue)"
+        let rawMethod = "the raw \(operation.rawValue) loop, one held dir fd"
         return Workload(
-            id: "parallel-\(sizeID(load.objectSize))-\(threads)t", group: .parallel,
-            label: BenchPlan.parallelLabel(load, threads: threads),
-            objectSize: load.objectSize, operations: load.objects,
-            bytesPerRepetition: load.objectSize * load.objects,
-            metric: load.objectSize < 1 << 20 ? .operationsPerSecond : .megabytesPerSecond,
-            repetitions: settings.repetitions,
-            durability: .noSync, directStream: nil, threads: threads,
+            id: id, group: .parallel, label: label, objectSize: size, operations: items,
+            bytesPerRun: operation == .exists ? 0 : size * items,
+            metric: operation == .putLarge ? .gigabytesPerSecond : .microsecondsPerOperation,
+            durability: operation == .put || operation == .putLarge ? .noSync : nil, threads: threads,
+            writes: operation == .put || operation == .putLarge,
             contenders: [
-                Contender(
-                    kind: .engine, method: "one LocalStorage shared by \(threads) threads, uploadFile(file: Data, ...)",
-                    run: {
-                        try runThreads(threads) { thread in
-                            for index in stride(from: thread, to: names.count, by: threads) {
-                                try storage.uploadFile(file: bytes, fileName: names[index], context: context)
-                            }
-                        }
-                        return nil
-                    },
-                    reset: removeOutputs),
-                Contender(
-                    kind: .raw, method: "the raw put loop on \(threads) threads, one held dir fd",
-                    run: {
-                        try runThreads(threads) { thread in
-                            try bytes.withUnsafeBytes { buffer in
-                                for index in stride(from: thread, to: names.count, by: threads) {
-                                    try RawSyscalls.put(
-                                        buffer, directory: directory, temp: temps[index], name: names[index],
-                                        durability: .noSync)
-                                }
-                            }
-                        }
-                        return nil
-                    },
-                    reset: removeOutputs),
+                contender(.engine, engineMethod, threads: threads, engineItem),
+                contender(.engineOneThread, engineMethod, threads: 1, engineItem),
+                contender(.raw, rawMethod, threads: threads, rawItem),
+                contender(.rawOneThread, rawMethod, threads: 1, rawItem),
             ],
-            targets: [], notes: [],
-            tearDown: removeOutputs)
+            // How far the raw loop itself scales: what the machine allowed during this row.
+            alsoShown: [RatioPair(numerator: .raw, denominator: .rawOneThread)],
+            notes: [
+                "threads: µs/op is wall time over all threads divided by the operations (so 2 threads that scale "
+                    + "perfectly halve it)"
+            ],
+            setUp: setUp, tearDown: reset)
     }
 }
 
@@ -100,3 +152,4 @@ func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) 
     group.wait()
     if let error = failure.first { throw error }
 }
+#endif

@@ -1,0 +1,51 @@
+#if Benchmark
+/// Every target, by row id, with where its number comes from.
+///
+/// A target is the least speed ratio a row must show between two contenders of the same run.
+/// The report calls it met when the whole 95% interval of that ratio is at or above the
+/// minimum, missed when the whole interval is below it, and inconclusive when the interval
+/// straddles it. Misses are measurements: they never change the exit status.
+enum Targets {
+    /// Issue 10's targets for the engine's small operations.
+    private static let issue = "issue 10"
+    /// Issue 10: "no large-transfer row falls below its current ratio"; the current ratios are
+    /// the ones README published from the 2026-11-25 default run (ratio of medians, old method).
+    private static let floor = "issue 10's floor: README's ratio of 2026-11-25"
+
+    private static func engine(_ minimum: Double, _ baseline: ContenderKind, _ source: String) -> Target {
+        Target(pair: RatioPair(numerator: .engine, denominator: baseline), minimum: minimum, source: source)
+    }
+
+    private static let table: [String: [Target]] = [
+        "put-4KiB-noSync": [engine(1.0, .raw, issue), engine(1.5, .nio, issue)],
+        "put-4KiB-fileSync": [engine(1.0, .foundation, issue)],
+        "put-64MiB-noSync": [engine(1.38, .raw, floor)],
+        "put-64MiB-fileSync": [engine(1.07, .raw, floor)],
+        "put-64MiB-fullSync": [engine(1.01, .raw, floor)],
+        "put-1GiB-noSync": [engine(1.29, .raw, floor)],
+        "put-1GiB-fileSync": [engine(1.29, .raw, floor)],
+        "put-1GiB-fullSync": [engine(1.05, .raw, floor)],
+        "ingest-64MiB-direct": [engine(1.30, .raw, floor)],
+        "ingest-1GiB-direct": [engine(1.09, .raw, floor)],
+        "get-4KiB": [engine(0.95, .raw, issue)],
+        "get-64MiB": [engine(1.00, .raw, floor)],
+        "get-1GiB": [engine(1.11, .raw, floor)],
+        "get-1GiB-mapped": [engine(0.97, .raw, floor)],
+        "export-64MiB-file": [engine(1.06, .raw, floor)],
+        "export-64MiB-pipe": [engine(1.95, .raw, floor)],
+        "small-get": [engine(0.95, .raw, issue)],
+        "small-exists": [engine(0.9, .confined, issue), engine(0.4, .raw, issue)],
+        "small-batch-exists": [engine(0.8, .raw, issue)],
+        "parallel-get-4KiB-2t": [engine(1.8, .engineOneThread, issue)],
+        "parallel-exists-2t": [engine(1.8, .engineOneThread, issue)],
+        "parallel-put-1MiB-4t": [engine(1.14, .raw, floor)],
+    ]
+
+    /// The targets of the row `id` (none for most rows). Every listing, whatever its size
+    /// (2,000 and 100,000 names by default), sorted, should beat Foundation's unsorted one.
+    static func `for`(id: String) -> [Target] {
+        if id.hasPrefix("list-") { return [engine(1.0, .foundation, issue)] }
+        return table[id] ?? []
+    }
+}
+#endif
