@@ -38,7 +38,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Benchmark"])),
                 .product(name: "_NIOFileSystem", package: "swift-nio", condition: .when(traits: ["Benchmark"])),
             ],
-            path: "Benchmarks/StorageBench"
+            path: "Benchmarks/StorageBench",
+            // The batch rows (checkIfExists of many names) are compiled in: the library has the API.
+            swiftSettings: [.define("STORAGE_BENCH_BATCH_API")]
         ),
         // Shared by the tests and their child processes: the self-verifying file format.
         .target(
