@@ -27,6 +27,8 @@ const int CLocalStorage_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
 const int CLocalStorage_POSIX_FADV_SEQUENTIAL = POSIX_FADV_SEQUENTIAL;
 const int CLocalStorage_F_GETPIPE_SZ = F_GETPIPE_SZ;
 const int CLocalStorage_F_SETPIPE_SZ = F_SETPIPE_SZ;
+const int CLocalStorage_F_OFD_SETLK = F_OFD_SETLK;
+const int CLocalStorage_F_OFD_SETLKW = F_OFD_SETLKW;
 
 int CLocalStorage_errno(void) { return errno; }
 void CLocalStorage_set_errno(int value) { errno = value; }
@@ -83,6 +85,11 @@ int CLocalStorage_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int CLocalStorage_fcntl_int(int fd, int command, int argument) { return fcntl(fd, command, argument); }
 
 int CLocalStorage_flock(int fd, int operation) { return flock(fd, operation); }
+
+int CLocalStorage_ofd_lock(int fd, int command, short type, off_t start, off_t length) {
+    struct flock lock = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = length, .l_pid = 0};
+    return fcntl(fd, command, &lock);
+}
 
 int CLocalStorage_poll_one(int fd, short events, int timeoutMilliseconds) {
     struct pollfd entry = {.fd = fd, .events = events, .revents = 0};

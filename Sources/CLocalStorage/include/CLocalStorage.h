@@ -29,6 +29,8 @@ extern const int CLocalStorage_FALLOC_FL_KEEP_SIZE;
 extern const int CLocalStorage_POSIX_FADV_SEQUENTIAL;
 extern const int CLocalStorage_F_GETPIPE_SZ;
 extern const int CLocalStorage_F_SETPIPE_SZ;
+extern const int CLocalStorage_F_OFD_SETLK;
+extern const int CLocalStorage_F_OFD_SETLKW;
 
 // MARK: errno access (Swift reads errno right after a failing call; tests set it when mocking)
 int CLocalStorage_errno(void);
@@ -60,6 +62,9 @@ int CLocalStorage_pipe2(int fds[2], int flags);
 int CLocalStorage_fcntl_int(int fd, int command, int argument);
 
 int CLocalStorage_flock(int fd, int operation);
+/// fcntl(fd, command, &lock) for open file description locks (F_OFD_SETLK, F_OFD_SETLKW): the
+/// `struct flock` is built here (whence SEEK_SET, l_pid 0 as OFD locks require).
+int CLocalStorage_ofd_lock(int fd, int command, short type, off_t start, off_t length);
 /// poll(2) on one descriptor: waits until it is ready for `events` (POLLIN/POLLOUT).
 int CLocalStorage_poll_one(int fd, short events, int timeoutMilliseconds);
 

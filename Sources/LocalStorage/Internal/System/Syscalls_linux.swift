@@ -9,6 +9,10 @@ enum Syscall: String, Sendable, CaseIterable {
     case sendfile, splice, ficlone, fallocate, ftruncate, fadvise, pipe2, fcntl, flock, poll
     case fsync, renameat, renameat2, unlinkat, mkdirat, fstatat, fstat, fchmod, futimens
     case getdents64, mmap
+    /// fcntl with an open file description lock command (one case each, so faults can target
+    /// the waiting call and the non-blocking one separately).
+    case ofdSetLock = "fcntl(F_OFD_SETLK)"
+    case ofdSetLockWait = "fcntl(F_OFD_SETLKW)"
 }
 
 // Raw one-to-one calls: -1 and errno exactly as the shim returns them. In debug builds each
@@ -186,6 +190,17 @@ func system_flock(_ fd: CInt, _ operation: CInt) -> CInt {
     if let injected = mockFailure(.flock) { return CInt(injected) }
     #endif
     return CLocalStorage_flock(fd, operation)
+}
+
+/// fcntl(2) "Open file description locks": `wait` is F_OFD_SETLKW (blocks until granted),
+/// otherwise F_OFD_SETLK (EAGAIN at once when held). `type` is F_WRLCK, F_RDLCK or F_UNLCK.
+@inline(__always)
+func system_ofd_lock(_ fd: CInt, wait: Bool, _ type: CInt, _ start: off_t, _ length: off_t) -> CInt {
+    #if ENABLE_MOCKING
+    if let injected = mockFailure(wait ? .ofdSetLockWait : .ofdSetLock) { return CInt(injected) }
+    #endif
+    return CLocalStorage_ofd_lock(
+        fd, wait ? CLocalStorage_F_OFD_SETLKW : CLocalStorage_F_OFD_SETLK, CShort(truncatingIfNeeded: type), start, length)
 }
 
 @inline(__always)
