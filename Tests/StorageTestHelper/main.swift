@@ -19,6 +19,9 @@
 //   sweep-nofile <root> <limit>   orphan sweep under RLIMIT_NOFILE: prints "removed=<n>"
 //   seccomp-openat2 <root>        openat2 denied with EPERM by seccomp: prints "ok" if all works
 //   sweep-cost <root>             prints the time to open the storage and to sweep it whole
+//   cache-race, cache-compute, hold-lock, lock-counter, cache-seed, locks-read-only,
+//   fork-while-holding
+//       lock and cache callers; see Locks.swift
 import Foundation
 import Glibc
 
@@ -41,6 +44,13 @@ do {
     case "sweep-nofile": try sweepUnderFileLimit(rest)
     case "seccomp-openat2": try underSeccomp(rest)
     case "sweep-cost": try sweepCost(rest)
+    case "cache-race": try cacheRace(rest)
+    case "cache-compute": try cacheCompute(rest)
+    case "hold-lock": try holdLock(rest)
+    case "lock-counter": try lockCounter(rest)
+    case "cache-seed": try cacheSeed(rest)
+    case "locks-read-only": try locksOnReadOnlyRoot(rest)
+    case "fork-while-holding": try forkWhileHolding(rest)
     default: fail("usage: see the comment at the top of main.swift")
     }
 } catch {
