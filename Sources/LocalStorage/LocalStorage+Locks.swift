@@ -35,8 +35,9 @@ extension LocalStorage {
     public func withLock<R>(_ lockName: String, context: String, timeout: Duration? = nil, _ body: () throws -> R) throws -> R {
         let target = try lockTarget(lockName, context)
         let lock = try acquireNamedLock(target, timeout: timeout)
-        defer { lock.release() }
-        return try body()
+        let outcome = Result(catching: body)
+        lock.release()
+        return try outcome.get()
     }
 
     /// Takes the lock `lockName` of `context` if no one else holds it, without waiting.
@@ -54,6 +55,7 @@ extension LocalStorage {
     ///   writing; `.unsafePath` when a symlink sits at `.ls-meta` or at the lock file.
     public func tryLock(_ lockName: String, context: String) throws -> StorageLock? {
         let target = try lockTarget(lockName, context)
-        return try acquire(.named, target, wait: .never, scoped: false, operation: .lock).map(StorageLock.init)
+        guard let lock = try acquire(.named, target, wait: .never, scoped: false, operation: .lock) else { return nil }
+        return StorageLock(lock)
     }
 }

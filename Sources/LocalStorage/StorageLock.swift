@@ -8,14 +8,14 @@ import Synchronization
 public final class StorageLock: Sendable {
     private let held: Mutex<HeldLock?>
 
-    init(_ lock: HeldLock) {
+    init(_ lock: consuming HeldLock) {
         held = Mutex(lock)
     }
 
     /// Releases the lock; the next waiter, in this process or another, gets it. Later calls do
     /// nothing.
     public func unlock() {
-        held.withLock { $0.take() }?.release()
+        if let lock = held.withLock({ $0.take() }) { lock.release() }
     }
 
     deinit { unlock() }

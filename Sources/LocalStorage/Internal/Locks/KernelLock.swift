@@ -21,8 +21,9 @@ enum LockWait: Sendable {
 struct LockHeldByThisThread: Error {}
 
 /// An exclusive OFD lock on one byte of the lock file, through a description of its own. The
-/// kernel releases it when `release()` unlocks it, or when the process dies.
-struct HeldLock: Sendable {
+/// kernel releases it when `release()` unlocks it, or when the process dies. Not copyable, so
+/// that it is released (and its descriptor closed) exactly once.
+struct HeldLock: ~Copyable, Sendable {
     fileprivate let fd: CInt
     fileprivate let identity: LockIdentity
     fileprivate let scoped: Bool
@@ -30,7 +31,7 @@ struct HeldLock: Sendable {
     /// Unlocks, then closes. The explicit unlock matters: a child forked meanwhile (between its
     /// fork and exec) holds a copy of the descriptor, which alone would keep the lock. A failed
     /// unlock is left to the close.
-    func release() {
+    consuming func release() {
         // Forgotten before the unlock: once unlocked, another thread may take it and be noted.
         if scoped { scopedLocksOfThisProcess.withLock { _ = $0.removeValue(forKey: identity) } }
         _ = try? retrying(.ofdSetLock) { system_ofd_lock(fd, wait: false, CInt(F_UNLCK), identity.offset, 1) }

@@ -35,11 +35,11 @@ extension LocalStorage {
     }
 
     /// Runs an operation's body, turning internal failures into `LocalStorageError`s.
-    func run<R>(_ operation: LocalStorageError.Operation, _ target: Target, _ body: () throws -> R) throws -> R {
+    func run<R: ~Copyable>(_ operation: LocalStorageError.Operation, _ target: Target, _ body: () throws -> R) throws -> R {
         try run(operation, target.relativePath, body)
     }
 
-    func run<R>(_ operation: LocalStorageError.Operation, _ relativePath: @autoclosure () -> String, _ body: () throws -> R) throws -> R {
+    func run<R: ~Copyable>(_ operation: LocalStorageError.Operation, _ relativePath: @autoclosure () -> String, _ body: () throws -> R) throws -> R {
         do {
             return try body()
         } catch let failure as SyscallError {

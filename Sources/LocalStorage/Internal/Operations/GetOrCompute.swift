@@ -22,11 +22,14 @@ extension LocalStorage {
             // A wait without end returns only once granted; this is for the type checker.
             throw LocalStorageError(code: .timedOut, operation: .cache, message: "the entry's lock was not granted")
         }
-        defer { lock.release() }
-        if let hit = try lookup() { return hit }
-        let value = try compute()
-        try store(value)
-        return value
+        let outcome = Result { () throws -> Value in
+            if let hit = try lookup() { return hit }
+            let value = try compute()
+            try store(value)
+            return value
+        }
+        lock.release()
+        return try outcome.get()
     }
 
     /// Runs a storage call on behalf of a cache call: its errors are reported as `.cache`'s.
