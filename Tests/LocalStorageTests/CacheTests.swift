@@ -313,9 +313,11 @@ import Testing
                 let root = storage.getRootPath()
                 #expect(lockFileDescriptors(root: root) == 0, "\(label): a descriptor of the lock file was left open")
                 #expect(tempFiles(in: root + "/c").isEmpty, "\(label): a temp file was left")
-                let lock = try storage.acquire(.cacheEntry, Target(context: "c", name: "key"), wait: .never, scoped: false, operation: .cache)
-                #expect(lock != nil, "\(label): the entry's lock was left held")
-                lock?.release()
+                if let lock = try storage.acquire(.cacheEntry, Target(context: "c", name: "key"), wait: .never, scoped: false, operation: .cache) {
+                    lock.release()
+                } else {
+                    Issue.record("\(label): the entry's lock was left held")
+                }
                 _ = scratch
             }
         }

@@ -230,19 +230,31 @@ import Testing
         let scratch = Scratch()
         let storage = try scratch.storage()
         let root = storage.getRootPath()
+        /// Every entry under the root with its size and allocated blocks.
+        func footprint() -> [String: [Int]] {
+            var entries: [String: [Int]] = [:]
+            let walker = FileManager.default.enumerator(atPath: root)
+            while let path = walker?.nextObject() as? String {
+                var status = stat()
+                if lstat(root + "/" + path, &status) == 0 { entries[path] = [Int(status.st_size), Int(status.st_blocks)] }
+            }
+            return entries
+        }
+        try storage.withLock("first", context: "c") {}
+        let before = footprint()
+        #expect(before[lockFilePath] == [0, 0], "the lock file holds data: \(before)")
         for index in 0..<10_000 {
             try storage.withLock("lock-\(index)", context: "context-\(index % 10)") {}
         }
         // 100 held at once: distinct names do not collide.
-        let held = try (0..<100).map { try storage.tryLock("held-\($0)", context: "c") }
+        var held: [StorageLock?] = []
+        for index in 0..<100 { held.append(try storage.tryLock("held-\(index)", context: "c")) }
         #expect(held.allSatisfy { $0 != nil })
         held.forEach { $0?.unlock() }
 
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root) == [".ls-meta"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/.ls-meta") == ["locks"])
-        var status = stat()
-        #expect(stat(root + "/.ls-meta/locks", &status) == 0)
-        #expect(status.st_size == 0 && status.st_blocks == 0, "the lock file holds data: \(status.st_size) bytes")
+        let after = footprint()
+        #expect(after == before, "locks left something behind: \(after)")
+        #expect(!after.keys.contains { $0.hasPrefix("c") }, "a context was created: \(after)")
         #expect(try storage.listStoredFiles("") == [])
         #expect(try storage.listStoredFiles("context-0") == [])
         #expect(kernelLocks(root: root, offset: nil).held == 0, "locks were left held")
