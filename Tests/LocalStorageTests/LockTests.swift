@@ -133,6 +133,24 @@ import Testing
         }
     }
 
+    /// What the body throws comes out unchanged, and the lock is released all the same.
+    @Test func aThrowingBodyReleasesTheLockAndItsErrorPassesUnchanged() throws {
+        let scratch = Scratch()
+        let storage = try scratch.storage()
+        let mine = LocalStorageError(code: .remote, operation: .download, message: "the body's own")
+        do {
+            try storage.withLock("L", context: "c") { throw mine }
+            Issue.record("no error")
+        } catch let error as LocalStorageError {
+            #expect(error.code == .remote && error.operation == .download && error.message == "the body's own")
+        }
+        let after = try storage.tryLock("L", context: "c")
+        #expect(after != nil, "the lock was left held")
+        #expect(lockFileDescriptors(root: storage.getRootPath()) == 1)
+        after?.unlock()
+        #expect(lockFileDescriptors(root: storage.getRootPath()) == 0)
+    }
+
     /// A child forked while a lock is held keeps a copy of its descriptor (until it exits or
     /// execs); the lock is released at unlock all the same, not when the last copy closes.
     @Test func aChildForkedWhileALockIsHeldDoesNotKeepIt() throws {

@@ -1,7 +1,9 @@
 import Glibc
 
 /// The one file every lock of a root is a byte of, in the engine's own directory: `.ls-meta/locks`.
-/// It is never written, so it stays empty; it is never removed by the engine.
+/// It is never written, so it stays empty; it is never removed by the engine. Neither it nor
+/// `.ls-meta` is fsynced, whatever the durability: no lock outlives a crash, and a lost lock
+/// file is simply created again.
 let lockFilePath = metadataDirectory + "/locks"
 
 /// An open file description of the lock file, with its identity.
