@@ -137,6 +137,11 @@ struct Vector3: BitwiseCopyable, Equatable {
         #expect(try injector.run { try storage.downloadFileIfExists("g", context: "c") } == nil)
         #expect(Syscall.allCases.map { injector.calls(to: $0) }.reduce(0, +) == 1)
         #endif
+        #if ENABLE_MOCKING
+        // A failing fstat in a batch is an error, not a silent "missing".
+        let failing = FaultInjector([.init(syscall: .fstat, call: 1, repeats: false, fault: .fail(EIO))])
+        failing.run { expectError(.ioError) { try storage.downloadFiles(["f"], context: "c") } }
+        #endif
         let batch = try storage.downloadFiles(["f", "g", "dir"], context: "c")
         #expect(batch == [Data("hit".utf8), nil, nil])
         #expect(try storage.checkIfExists(["f", "g", "dir"], context: "c") == [true, false, false])

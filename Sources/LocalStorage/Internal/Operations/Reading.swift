@@ -124,10 +124,18 @@ extension Engine {
     /// The content of `name` in `directory`, or nil if it is missing, a symlink or not a
     /// regular file.
     private func downloadIfRegular(_ name: String, in directory: CInt) throws -> Data? {
-        guard let fd = try openIfPresent(name, in: directory) else { return nil }
-        guard let file = try? checkedStored(fd) else { return nil }
+        guard let fd = try openIfPresent(name, in: directory), let file = try regularOrNil(fd) else { return nil }
         defer { closeDescriptor(file.fd) }
         return try readRegularFile(file.fd, size: Int(file.status.st_size))
+    }
+
+    /// `checkedStored`, with "not a regular file" as nil; a failing fstat still throws.
+    private func regularOrNil(_ fd: CInt) throws -> StoredFile? {
+        do {
+            return try checkedStored(fd)
+        } catch is NotARegularFile {
+            return nil
+        }
     }
 
     private func openIfPresent(_ name: String, in directory: CInt) throws(SyscallError) -> CInt? {
