@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -51,6 +52,10 @@ ssize_t CLocalStorage_pread(int fd, void *buffer, size_t count, off_t offset) {
 }
 
 ssize_t CLocalStorage_write(int fd, const void *buffer, size_t count) { return write(fd, buffer, count); }
+
+ssize_t CLocalStorage_pwrite(int fd, const void *buffer, size_t count, off_t offset) {
+    return pwrite(fd, buffer, count, offset);
+}
 
 off_t CLocalStorage_lseek(int fd, off_t offset, int whence) { return lseek(fd, offset, whence); }
 
@@ -124,6 +129,11 @@ int CLocalStorage_fstat(int fd, struct stat *buffer) { return fstat(fd, buffer);
 int CLocalStorage_fchmod(int fd, mode_t mode) { return fchmod(fd, mode); }
 
 int CLocalStorage_futimens_now(int fd) { return futimens(fd, NULL); }
+
+int CLocalStorage_futimens_atime_now(int fd) {
+    struct timespec times[2] = {{.tv_sec = 0, .tv_nsec = UTIME_NOW}, {.tv_sec = 0, .tv_nsec = UTIME_OMIT}};
+    return futimens(fd, times);
+}
 
 ssize_t CLocalStorage_getdents64(int fd, void *buffer, size_t count) {
     return syscall(SYS_getdents64, fd, buffer, count);

@@ -34,11 +34,22 @@ open class LocalStorage: BaseStorage, @unchecked Sendable {
     ///     Files in progress are 0600 until complete.
     ///   - removeOrphanedTempFiles: Remove temp files that writers killed mid-upload left
     ///     behind, anywhere under the root (see `removeOrphanedTempFiles()`). Default true.
+    ///   - limits: Bounds on what the root holds (user files only). With limits, every upload
+    ///     updates a usage counter shared by every process that opens the root with limits
+    ///     (`.ls-meta/usage`), and the upload that finds the root over a limit walks it and trims
+    ///     it, least recently used first, to 90% of the limit: one cleaner at a time across
+    ///     threads and processes; the others go on, or wait for it once the root is over 110%.
+    ///     So a walk happens once per 10% of the limit written, never per upload, and the root
+    ///     exceeds `maxBytes` by at most 10% plus one file per concurrent writer. Reads mark
+    ///     files used (`StoredFileInfo.lastUsedDate`). With `maxAge`, a trim also runs when none
+    ///     ran for a quarter of it and removes what went unused longer. The first open with
+    ///     limits of a root never counted walks it once. Default nil: unbounded, no counter, no
+    ///     marking.
     /// - Throws: `LocalStorageError` with operation `.initialize` if the root cannot be created
     ///   or opened.
     public init(
         storagePath: String = "cache", durability: Durability = .fullSync, fileMode: UInt32? = nil,
-        removeOrphanedTempFiles: Bool = true
+        removeOrphanedTempFiles: Bool = true, limits: CacheLimits? = nil
     ) throws {
         if storagePath.utf8.contains(0) {
             throw LocalStorageError(code: .invalidName, operation: .initialize, message: "storage path contains a NUL byte")
@@ -46,10 +57,11 @@ open class LocalStorage: BaseStorage, @unchecked Sendable {
         do {
             engine = try Engine(
                 storagePath: storagePath, durability: durability,
-                fileMode: fileMode.map { mode_t($0 & 0o7777) } ?? (0o644 & ~currentUmask()))
+                fileMode: fileMode.map { mode_t($0 & 0o7777) } ?? (0o644 & ~currentUmask()), limits: limits)
         } catch {
             throw LocalStorageError(error, operation: .initialize, path: lexicallyAbsolute(storagePath))
         }
+        try run(.initialize, "") { try engine.countUsageIfNeverCounted() }
         if removeOrphanedTempFiles {
             do {
                 try engine.sweepAtOpen()

@@ -22,6 +22,8 @@
 //   cache-race, cache-compute, hold-lock, lock-counter, cache-seed, locks-read-only,
 //   fork-while-holding
 //       lock and cache callers; see Locks.swift
+//   limits-writer <root> <maxBytes> <uploads> <seed>
+//       uploads and reads under limits shared with other processes; see LimitsWriter.swift
 import Foundation
 import Glibc
 
@@ -51,6 +53,7 @@ do {
     case "cache-seed": try cacheSeed(rest)
     case "locks-read-only": try locksOnReadOnlyRoot(rest)
     case "fork-while-holding": try forkWhileHolding(rest)
+    case "limits-writer": try limitsWriter(rest)
     default: fail("usage: see the comment at the top of main.swift")
     }
 } catch {

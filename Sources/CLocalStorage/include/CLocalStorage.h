@@ -46,6 +46,7 @@ int CLocalStorage_close(int fd);
 ssize_t CLocalStorage_read(int fd, void *buffer, size_t count);
 ssize_t CLocalStorage_pread(int fd, void *buffer, size_t count, off_t offset);
 ssize_t CLocalStorage_write(int fd, const void *buffer, size_t count);
+ssize_t CLocalStorage_pwrite(int fd, const void *buffer, size_t count, off_t offset);
 off_t CLocalStorage_lseek(int fd, off_t offset, int whence);
 ssize_t CLocalStorage_copy_file_range(int fdIn, off_t *offsetIn, int fdOut, off_t *offsetOut,
                                       size_t length, unsigned int flags);
@@ -84,6 +85,8 @@ int CLocalStorage_fstat(int fd, struct stat *buffer);
 int CLocalStorage_fchmod(int fd, mode_t mode);
 /// futimens(fd, NULL): both times to now.
 int CLocalStorage_futimens_now(int fd);
+/// futimens(fd, {UTIME_NOW, UTIME_OMIT}): marks a file used (its atime) without touching mtime.
+int CLocalStorage_futimens_atime_now(int fd);
 /// getdents64(2) through syscall(2): fills `buffer` with `struct linux_dirent64` records.
 ssize_t CLocalStorage_getdents64(int fd, void *buffer, size_t count);
 /// Fields of the `struct linux_dirent64` record at `record` (from getdents64), read through

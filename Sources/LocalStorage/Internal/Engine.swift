@@ -14,11 +14,21 @@ final class Engine: Sendable {
     let fileMode: mode_t
     let support = KernelSupport()
     let tempNames = TempNameSource()
+    /// With `CacheLimits`: the limits, the shared usage counter, the cleaner's lock.
+    let limitKeeper: LimitKeeper?
 
-    init(storagePath: String, durability: Durability, fileMode: mode_t) throws(SyscallError) {
+    init(storagePath: String, durability: Durability, fileMode: mode_t, limits: CacheLimits? = nil) throws(SyscallError) {
         let fd = try openRoot(storagePath, sync: durability == .fullSync)
         let status: stat
-        do { status = try fileStatus(fd) } catch { closeDescriptor(fd); throw error }
+        let keeper: LimitKeeper?
+        do {
+            status = try fileStatus(fd)
+            if let limits { keeper = try LimitKeeper(limits: limits, root: fd) } else { keeper = nil }
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+        self.limitKeeper = keeper
         self.rootFD = fd
         self.rootPath = canonicalPath(of: fd) ?? lexicallyAbsolute(storagePath)
         self.rootDevice = UInt64(status.st_dev)

@@ -36,6 +36,7 @@ extension Engine {
     /// is `DurabilityUnknown`. If the context is removed meanwhile, it is recreated and the
     /// content carried over from the open descriptor, a bounded number of times.
     func commit(_ temp: inout TempFile, in directory: inout DirectoryHandle, as target: Target) throws {
+        var accounting: (size: Int64, previous: Int64?)?
         do {
             try trimReservation(temp)
             let fd = temp.fd
@@ -43,6 +44,9 @@ extension Engine {
                 _ = try retrying(.fchmod) { system_fchmod(fd, fileMode) }
             }
             try syncFileContent(temp.fd)
+            if limitKeeper != nil {
+                accounting = (Int64(try fileStatus(fd).st_size), sizeIfRegular(target.name, in: directory.fd))
+            }
             var attempts = 0
             while true {
                 guard let error = renameFailure(temp.name, in: directory.fd, to: target.name) else { break }
@@ -60,6 +64,7 @@ extension Engine {
             throw DurabilityUnknown(failure: failure)
         }
         try syncDirectoryEntry(directory.fd)
+        if let accounting { accountStored(size: accounting.size, previousSize: accounting.previous) }
     }
 
     /// A temp file in the context's directory; if the directory was removed after it was opened,

@@ -62,18 +62,19 @@ extension Engine {
         }
     }
 
-    /// Opens one directory component without following a symlink. O_DIRECTORY|O_NOFOLLOW on a
-    /// symlink answers ENOTDIR; that case is reported as ELOOP, like openat2 does, so a planted
-    /// link reads as an unsafe path rather than a misplaced file.
-    func openDirectoryComponent(_ parent: CInt, _ name: UnsafePointer<CChar>) throws(SyscallError) -> CInt {
-        do {
-            return try retrying(.openat) { system_openat(parent, name, directoryFlags | O_NOFOLLOW, 0) }
-        } catch where error.errno == .notDirectory {
-            if let status = try? fileStatus(name, in: parent), status.isSymlink {
-                throw SyscallError(syscall: .openat, errno: .tooManySymbolicLinks)
-            }
-            throw error
+}
+
+/// Opens one directory component without following a symlink. O_DIRECTORY|O_NOFOLLOW on a
+/// symlink answers ENOTDIR; that case is reported as ELOOP, like openat2 does, so a planted
+/// link reads as an unsafe path rather than a misplaced file.
+func openDirectoryComponent(_ parent: CInt, _ name: UnsafePointer<CChar>) throws(SyscallError) -> CInt {
+    do {
+        return try retrying(.openat) { system_openat(parent, name, directoryFlags | O_NOFOLLOW, 0) }
+    } catch where error.errno == .notDirectory {
+        if let status = try? fileStatus(name, in: parent), status.isSymlink {
+            throw SyscallError(syscall: .openat, errno: .tooManySymbolicLinks)
         }
+        throw error
     }
 }
 

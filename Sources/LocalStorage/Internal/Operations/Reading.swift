@@ -30,6 +30,8 @@ extension Engine {
             closeDescriptor(fd)
             throw NotARegularFile()
         }
+        // Every read of a stored file comes through here: with limits, it marks the file used.
+        markUsed(fd)
         return StoredFile(fd: fd, status: status)
     }
 

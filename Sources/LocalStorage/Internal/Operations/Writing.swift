@@ -38,8 +38,10 @@ extension Engine {
         defer { directory.close() }
         let fd = directory.fd
         let name = target.name
+        let size = limitKeeper == nil ? nil : sizeIfRegular(name, in: fd)
         // EISDIR (a directory of that name) maps to `.notARegularFile`.
         _ = try retrying(.unlinkat) { system_unlinkat(fd, name, 0) }
+        if let size { accountRemoved(size: size) }
         try syncDirectoryEntry(directory.fd)
     }
 

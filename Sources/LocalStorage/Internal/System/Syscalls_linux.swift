@@ -4,7 +4,7 @@ import Glibc
 /// The syscalls the engine makes, named as in their man pages. Errors carry one of these, and
 /// the test-only fault injector (`Mocking.swift`) targets them by name.
 enum Syscall: String, Sendable, CaseIterable {
-    case openat, openat2, close, read, pread, write, lseek
+    case openat, openat2, close, read, pread, write, pwrite, lseek
     case copyFileRange = "copy_file_range"
     case sendfile, splice, ficlone, fallocate, ftruncate, fadvise, pipe2, fcntl, flock, poll
     case fsync, renameat, renameat2, unlinkat, mkdirat, fstatat, fstat, fchmod, futimens
@@ -87,6 +87,15 @@ func system_write(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int 
     #else
     return CLocalStorage_write(fd, buffer, count)
     #endif
+}
+
+@inline(__always)
+func system_pwrite(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int, _ offset: off_t) -> Int {
+    #if ENABLE_MOCKING
+    var count = count
+    if let injected = mockAction(.pwrite, count: &count) { return injected }
+    #endif
+    return CLocalStorage_pwrite(fd, buffer, count, offset)
 }
 
 @inline(__always)
@@ -288,6 +297,14 @@ func system_futimens_now(_ fd: CInt) -> CInt {
     if let injected = mockFailure(.futimens) { return CInt(injected) }
     #endif
     return CLocalStorage_futimens_now(fd)
+}
+
+@inline(__always)
+func system_futimens_atime_now(_ fd: CInt) -> CInt {
+    #if ENABLE_MOCKING
+    if let injected = mockFailure(.futimens) { return CInt(injected) }
+    #endif
+    return CLocalStorage_futimens_atime_now(fd)
 }
 
 @inline(__always)

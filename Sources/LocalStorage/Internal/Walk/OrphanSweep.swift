@@ -55,10 +55,7 @@ extension Engine {
     /// The lock file that lets one background sweep run per root, or nil when another is
     /// running or one finished less than `backgroundSweepInterval` seconds ago.
     private func takeSweepLock() throws(SyscallError) -> CInt? {
-        do {
-            _ = try retrying(.mkdirat) { system_mkdirat(rootFD, metadataDirectory, 0o755) }
-        } catch where error.errno == .fileExists {}
-        let directory = try openDirectoryComponent(rootFD, metadataDirectory)
+        let directory = try openMetadataDirectory()
         defer { closeDescriptor(directory) }
         let lock = try retrying(.openat) { system_openat(directory, "sweep", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644) }
         do {
@@ -72,6 +69,20 @@ extension Engine {
         closeDescriptor(lock)
         return nil
     }
+}
+
+extension Engine {
+    /// The engine's own directory under the root (created if missing), opened without following
+    /// a symlink planted there.
+    func openMetadataDirectory() throws(SyscallError) -> CInt { try openEngineDirectory(root: rootFD) }
+}
+
+/// `Engine.openMetadataDirectory` for code that runs before the engine exists.
+func openEngineDirectory(root: CInt) throws(SyscallError) -> CInt {
+    do {
+        _ = try retrying(.mkdirat) { system_mkdirat(root, metadataDirectory, 0o755) }
+    } catch where error.errno == .fileExists {}
+    return try openDirectoryComponent(root, metadataDirectory)
 }
 
 /// One walk of the tree: a stack of directory paths beneath the root (bytes, `/`-separated).
