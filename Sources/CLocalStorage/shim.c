@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -133,6 +134,11 @@ int CLocalStorage_futimens_now(int fd) { return futimens(fd, NULL); }
 int CLocalStorage_futimens_atime_now(int fd) {
     struct timespec times[2] = {{.tv_sec = 0, .tv_nsec = UTIME_NOW}, {.tv_sec = 0, .tv_nsec = UTIME_OMIT}};
     return futimens(fd, times);
+}
+
+int CLocalStorage_lower_thread_priority(int increment) {
+    pid_t thread = (pid_t)syscall(SYS_gettid);
+    return setpriority(PRIO_PROCESS, (id_t)thread, increment);
 }
 
 ssize_t CLocalStorage_getdents64(int fd, void *buffer, size_t count) {

@@ -78,7 +78,8 @@ public final class StoredFileReader: AsyncSequence, Sendable {
     /// A synchronous iterator over the chunks.
     public func makeChunkIterator() -> ChunkIterator { ChunkIterator(reader: self) }
 
-    /// An asynchronous iterator over the chunks (reads are synchronous pread calls).
+    /// An asynchronous iterator over the chunks (each pread runs on the I/O pool, not on the
+    /// cooperative pool).
     public func makeAsyncIterator() -> ChunkIterator { ChunkIterator(reader: self) }
 
     /// Iterates the chunks of a `StoredFileReader`, synchronously (`next()`) or in a
@@ -90,8 +91,15 @@ public final class StoredFileReader: AsyncSequence, Sendable {
         /// The next chunk, or nil at the end of the file.
         public mutating func next() throws -> Data? { try advance() }
 
-        /// The next chunk, or nil at the end of the file.
-        public mutating func next() async throws -> Data? { try advance() }
+        /// The next chunk, or nil at the end of the file, read on the I/O pool.
+        public mutating func next() async throws -> Data? {
+            guard offset < reader.size else { return nil }
+            let (reader, offset) = (self.reader, self.offset)
+            let chunk = try await IOThreadPool.shared.run { try reader.read(upToCount: reader.chunkSize, at: offset) }
+            if chunk.isEmpty { return nil }
+            self.offset += chunk.count
+            return chunk
+        }
 
         private mutating func advance() throws -> Data? {
             guard offset < reader.size else { return nil }

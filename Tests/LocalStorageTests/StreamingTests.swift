@@ -249,8 +249,8 @@ func socketPair() -> (FileHandle, FileHandle)? {
     @Test func chunkedReader() async throws {
         let scratch = Scratch()
         let storage = try scratch.storage()
-        try storage.uploadFile(file: Self.payload, fileName: "f", context: "r")
-        let reader = try storage.openReader("f", context: "r", chunkSize: 1 << 20)
+        try await storage.uploadFile(file: Self.payload, fileName: "f", context: "r")
+        let reader = try await storage.openReader("f", context: "r", chunkSize: 1 << 20)
         #expect(reader.size == Self.payload.count)
         var collected = Data()
         var sizes: [Int] = []
@@ -266,8 +266,8 @@ func socketPair() -> (FileHandle, FileHandle)? {
         #expect(synchronous == Self.payload)
         #expect(try reader.read(upToCount: 10, at: 5) == Self.payload[5..<15])
 
-        try storage.uploadFile(file: Data(), fileName: "empty", context: "r")
-        var iterator = try storage.openReader("empty", context: "r").makeChunkIterator()
+        try await storage.uploadFile(file: Data(), fileName: "empty", context: "r")
+        var iterator = try await storage.openReader("empty", context: "r").makeChunkIterator()
         #expect(try await iterator.next() == nil)
         expectError(.notFound) { try storage.openReader("missing", context: "r") }
     }

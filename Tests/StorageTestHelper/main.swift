@@ -24,6 +24,8 @@
 //       lock and cache callers; see Locks.swift
 //   limits-writer <root> <maxBytes> <uploads> <seed>
 //       uploads and reads under limits shared with other processes; see LimitsWriter.swift
+//   async-starvation <root> <downloads>
+//       concurrent async downloads of 64 MiB beside a 10 ms timer; see AsyncStarvation.swift
 import Foundation
 import Glibc
 
@@ -54,6 +56,7 @@ do {
     case "locks-read-only": try locksOnReadOnlyRoot(rest)
     case "fork-while-holding": try forkWhileHolding(rest)
     case "limits-writer": try limitsWriter(rest)
+    case "async-starvation": try asyncStarvation(rest)
     default: fail("usage: see the comment at the top of main.swift")
     }
 } catch {

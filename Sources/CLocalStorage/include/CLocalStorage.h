@@ -87,6 +87,8 @@ int CLocalStorage_fchmod(int fd, mode_t mode);
 int CLocalStorage_futimens_now(int fd);
 /// futimens(fd, {UTIME_NOW, UTIME_OMIT}): marks a file used (its atime) without touching mtime.
 int CLocalStorage_futimens_atime_now(int fd);
+/// Lowers the calling thread's priority by `increment` nice levels (setpriority on its thread id).
+int CLocalStorage_lower_thread_priority(int increment);
 /// getdents64(2) through syscall(2): fills `buffer` with `struct linux_dirent64` records.
 ssize_t CLocalStorage_getdents64(int fd, void *buffer, size_t count);
 /// Fields of the `struct linux_dirent64` record at `record` (from getdents64), read through

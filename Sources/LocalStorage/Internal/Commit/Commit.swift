@@ -69,7 +69,7 @@ extension Engine {
 
     /// A temp file in the context's directory; if the directory was removed after it was opened,
     /// the context is recreated, a bounded number of times.
-    private func createTempFile(in directory: inout DirectoryHandle, context: String) throws(SyscallError) -> TempFile {
+    func createTempFile(in directory: inout DirectoryHandle, context: String) throws(SyscallError) -> TempFile {
         var attempts = 0
         while true {
             do {

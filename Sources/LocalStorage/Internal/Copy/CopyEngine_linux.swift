@@ -101,8 +101,9 @@ extension Engine {
         let (input, output) = (source.fd, destination.fd)
         var moved = 0
         while true {
-            let chunk = min(maxTransferChunk, limit.map { $0 - moved } ?? maxTransferChunk)
+            let chunk = min(transferChunk(maxTransferChunk), limit.map { $0 - moved } ?? maxTransferChunk)
             if chunk <= 0 { return (moved, nil) }
+            try checkCancellation(before: feature == .copyFileRange ? .copyFileRange : feature == .sendfile ? .sendfile : .splice)
             let result: Int
             do {
                 switch feature {
@@ -149,6 +150,7 @@ extension Engine {
         while true {
             let want = min(capacity, limit.map { $0 - moved } ?? capacity)
             if want <= 0 { return (moved, nil) }
+            try checkCancellation(before: .splice)
             let batch: Int
             do {
                 batch = try retrying(.splice, readable: source.readiness) { system_splice(source.fd, writeEnd, want, flags) }
@@ -197,6 +199,7 @@ extension Engine {
         while true {
             let want = min(capacity, limit.map { $0 - moved } ?? capacity)
             if want <= 0 { return moved }
+            try checkCancellation(before: .read)
             let got = try retrying(.read, readable: source.readiness) { system_read(source.fd, buffer, want) }
             if got == 0 { return moved }
             try writeAll(destination.fd, buffer, got, caller: destination.isCallers)

@@ -31,16 +31,7 @@ extension Engine {
         } else {
             content = try download(target)
         }
-        do {
-            return try content.withUnsafeBytes { bytes in
-                let header = try ObjectHeader(parsing: bytes, fileSize: bytes.count)
-                let payload = UnsafeRawBufferPointer(rebasing: bytes[ObjectHeader.size...])
-                try header.verifyPayload(payload)
-                return try decodeObjectPayload(type, from: payload, encoding: try header.objectEncoding())
-            }
-        } catch let error as ObjectFormatError {
-            throw ObjectFailure(failure: error)
-        }
+        return try decodeObjectFile(type, content)
     }
 
     /// The elements of an array file, read straight into the array's storage (one pread for the
@@ -111,4 +102,19 @@ func preadFully(_ fd: CInt, _ buffer: UnsafeMutableRawBufferPointer, at offset: 
         done += got
     }
     return done
+}
+
+/// The value an object file holds: its header parsed, its checksum verified, its payload
+/// decoded. Throws `ObjectFailure` for a damaged file or a payload of another type.
+func decodeObjectFile<T: Decodable>(_ type: T.Type, _ content: Data) throws -> T {
+    do {
+        return try content.withUnsafeBytes { bytes in
+            let header = try ObjectHeader(parsing: bytes, fileSize: bytes.count)
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[ObjectHeader.size...])
+            try header.verifyPayload(payload)
+            return try decodeObjectPayload(type, from: payload, encoding: try header.objectEncoding())
+        }
+    } catch let error as ObjectFormatError {
+        throw ObjectFailure(failure: error)
+    }
 }

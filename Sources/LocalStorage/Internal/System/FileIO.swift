@@ -5,7 +5,8 @@ import Glibc
 func writeAll(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int, caller: Bool = false) throws(SyscallError) {
     var done = 0
     while done < count {
-        let chunk = min(count - done, maxTransferChunk)
+        try checkCancellation(before: .write)
+        let chunk = min(count - done, transferChunk(maxTransferChunk))
         let written = try retrying(.write, writable: caller ? fd : -1) { system_write(fd, buffer + done, chunk) }
         // A regular file never accepts 0 bytes of a non-empty write without an error; treat it as
         // one rather than loop forever.
@@ -18,7 +19,8 @@ func writeAll(_ fd: CInt, _ buffer: UnsafeRawPointer, _ count: Int, caller: Bool
 func readFully(_ fd: CInt, _ buffer: UnsafeMutableRawPointer, _ count: Int) throws(SyscallError) -> Int {
     var done = 0
     while done < count {
-        let chunk = min(count - done, maxTransferChunk)
+        try checkCancellation(before: .read)
+        let chunk = min(count - done, transferChunk(maxTransferChunk))
         let got = try retrying(.read) { system_read(fd, buffer + done, chunk) }
         if got == 0 { break }
         done += got

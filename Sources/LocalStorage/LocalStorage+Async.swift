@@ -1,0 +1,236 @@
+import Foundation
+
+// The async API: the same calls, `async`, with their syscalls on the I/O pool
+// (`IOThreadPool.shared`) rather than on the cooperative pool. CPU work (encoding and decoding
+// objects, the caller's compute closures) stays on the calling task. Each call has the
+// semantics, errors and documentation of its synchronous counterpart; what the async form adds
+// is said here.
+//
+// Cancellation: a call whose task is cancelled before it starts throws `CancellationError`
+// without touching the storage; a transfer in progress stops between chunks (8 MiB at most),
+// removes its temp file, leaves the previous version intact and throws `CancellationError`.
+
+extension LocalStorage {
+    /// Runs a synchronous call on the I/O pool.
+    func offload<R>(_ body: @escaping @Sendable () throws -> sending R) async throws -> sending R {
+        try await IOThreadPool.shared.run(body)
+    }
+
+    // MARK: Upload
+
+    /// Stores `file`, the content as text (UTF-8): `uploadFile(file:fileName:context:directStream:)`
+    /// on the I/O pool.
+    /// - Returns: The on-disk name.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    @discardableResult
+    public func uploadFile(file: String, fileName: String, context: String, directStream: Bool = false) async throws -> String {
+        try await offload { try self.uploadFile(file: file, fileName: fileName, context: context, directStream: directStream) }
+    }
+
+    /// Stores `file`'s bytes: `uploadFile(file:fileName:context:directStream:)` on the I/O pool.
+    /// - Returns: The on-disk name.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    @discardableResult
+    public func uploadFile(file: Data, fileName: String, context: String, directStream: Bool = false) async throws -> String {
+        try await offload { try self.uploadFile(file: file, fileName: fileName, context: context, directStream: directStream) }
+    }
+
+    /// Stores `file`'s bytes: `uploadFile(file:fileName:context:directStream:)` on the I/O pool.
+    /// - Returns: The on-disk name.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    @discardableResult
+    public func uploadFile(file: [UInt8], fileName: String, context: String, directStream: Bool = false) async throws -> String {
+        try await offload { try self.uploadFile(file: file, fileName: fileName, context: context, directStream: directStream) }
+    }
+
+    /// Stores what `file` holds from its offset to its end (streamed, bounded memory):
+    /// `uploadFile(file:fileName:context:directStream:)` on the I/O pool.
+    /// - Returns: The on-disk name.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    @discardableResult
+    public func uploadFile(file: FileHandle, fileName: String, context: String, directStream: Bool = false) async throws -> String {
+        try await offload { try self.uploadFile(file: file, fileName: fileName, context: context, directStream: directStream) }
+    }
+
+    /// Moves the file at `path` in: `uploadFile(movingFileAt:fileName:context:)` on the I/O pool.
+    /// - Returns: The on-disk name.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled (a
+    ///   cancelled cross-device copy puts the source back).
+    @discardableResult
+    public func uploadFile(movingFileAt path: String, fileName: String, context: String) async throws -> String {
+        try await offload { try self.uploadFile(movingFileAt: path, fileName: fileName, context: context) }
+    }
+
+    /// Writes a file in chunks from async code; the content is committed when `body` returns.
+    ///
+    /// ```swift
+    /// try await storage.withFileWriter(fileName: "features.bin", context: "run-42") { writer in
+    ///     for try await batch in batches { try await writer.write(batch) }
+    /// }
+    /// ```
+    ///
+    /// As `withFileWriter(fileName:context:_:)`: when `body` throws (cancellation included),
+    /// everything is discarded, no temp file is left and the previous version stays; once a
+    /// write failed nothing is stored.
+    /// - Parameters:
+    ///   - fileName: The name to store under (after `fileName(for:)`).
+    ///   - context: The context; created if missing.
+    ///   - body: Writes the content; may await.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws, unchanged; `LocalStorageError` for the storage's failures.
+    @discardableResult
+    public func withFileWriter<R>(fileName: String, context: String, _ body: (AsyncFileWriter) async throws -> R) async throws -> R {
+        let target = try target(fileName, context, .upload)
+        let engine = self.engine
+        let path = engine.absolutePath(target.relativePath)
+        let pending = try await offload { try self.run(.upload, target) { try PendingStore(engine: engine, target: target) } }
+        let writer = AsyncFileWriter(pending: pending, pool: IOThreadPool.shared) { LocalStorageError($0, operation: .upload, path: path) }
+        let result: R
+        do {
+            result = try await body(writer)
+            try await writer.finish()
+        } catch {
+            writer.invalidate()
+            await discardOffPool(pending)
+            throw error
+        }
+        try await offload { try self.run(.upload, target) { try pending.commit() } }
+        return result
+    }
+
+    /// Discards a pending upload on the I/O pool (an unlink), even from a cancelled task.
+    private func discardOffPool(_ pending: PendingStore) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Task.detached { [pending] in
+                _ = try? await IOThreadPool.shared.run { pending.discard() }
+                continuation.resume()
+            }
+        }
+    }
+
+    // MARK: Download
+
+    /// The complete content of a stored file: `downloadFile(_:context:)` on the I/O pool.
+    /// - Returns: The bytes.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func downloadFile(_ fileName: String, context: String) async throws -> Data {
+        try await offload { try self.downloadFile(fileName, context: context) }
+    }
+
+    /// The content, or nil when no such file is stored: `downloadFileIfExists(_:context:)` on
+    /// the I/O pool.
+    /// - Returns: The bytes, or nil.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func downloadFileIfExists(_ fileName: String, context: String) async throws -> Data? {
+        try await offload { try self.downloadFileIfExists(fileName, context: context) }
+    }
+
+    /// The content of each name, nil where none is stored: `downloadFiles(_:context:)` on the
+    /// I/O pool.
+    /// - Returns: One entry per name, in order.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func downloadFiles(_ fileNames: [String], context: String) async throws -> [Data?] {
+        try await offload { try self.downloadFiles(fileNames, context: context) }
+    }
+
+    /// Writes a stored file's content to `destination`, kernel-side: `downloadFile(_:context:to:)`
+    /// on the I/O pool.
+    /// - Returns: The number of bytes written.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled (what
+    ///   was written to `destination` by then stays there).
+    @discardableResult
+    public func downloadFile(_ fileName: String, context: String, to destination: FileHandle) async throws -> Int {
+        try await offload { try self.downloadFile(fileName, context: context, to: destination) }
+    }
+
+    /// The content mapped into memory (or read, with `mapped: false`):
+    /// `downloadFile(_:context:mapped:)` on the I/O pool.
+    /// - Returns: The bytes.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func downloadFile(_ fileName: String, context: String, mapped: Bool) async throws -> Data {
+        try await offload { try self.downloadFile(fileName, context: context, mapped: mapped) }
+    }
+
+    /// Opens a stored file for reading in chunks: `openReader(_:context:chunkSize:)` on the I/O
+    /// pool. Its `for try await` iteration reads on the I/O pool too.
+    /// - Returns: The reader.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func openReader(_ fileName: String, context: String, chunkSize: Int = 1 << 20) async throws -> StoredFileReader {
+        try await offload { try self.openReader(fileName, context: context, chunkSize: chunkSize) }
+    }
+
+    /// A handle open for reading on a stored file: `getFileByHashcode(_:context:)` on the I/O pool.
+    /// - Returns: The handle.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func getFileByHashcode(_ hashcode: String, context: String) async throws -> FileHandle {
+        try await offload { try self.getFileByHashcode(hashcode, context: context) }
+    }
+
+    // MARK: Lookups and deletes
+
+    /// Whether a regular file of that name is stored: `checkIfExists(_:context:)` on the I/O pool.
+    /// - Returns: Whether it exists.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func checkIfExists(_ fileName: String, context: String) async throws -> Bool {
+        try await offload { try self.checkIfExists(fileName, context: context) }
+    }
+
+    /// Whether each name is stored: `checkIfExists(_:context:)` for many names, on the I/O pool.
+    /// - Returns: One answer per name, in order.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func checkIfExists(_ fileNames: [String], context: String) async throws -> [Bool] {
+        try await offload { try self.checkIfExists(fileNames, context: context) }
+    }
+
+    /// The names stored in a context, sorted: `listStoredFiles(_:)` on the I/O pool.
+    /// - Returns: The names.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func listStoredFiles(_ context: String) async throws -> [String] {
+        try await offload { try self.listStoredFiles(context) }
+    }
+
+    /// Removes a stored file: `deleteFile(_:context:)` on the I/O pool.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func deleteFile(_ fileName: String, context: String) async throws {
+        try await offload { try self.deleteFile(fileName, context: context) }
+    }
+
+    /// Removes orphaned temp files under the whole root: `removeOrphanedTempFiles()` on the I/O pool.
+    /// - Returns: How many were removed.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    @discardableResult
+    public func removeOrphanedTempFiles() async throws -> Int {
+        try await offload { try self.removeOrphanedTempFiles() }
+    }
+
+    // MARK: Metadata and limits
+
+    /// The size and dates of one stored file: `fileInfo(_:context:)` on the I/O pool.
+    /// - Returns: What is known of it.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func fileInfo(_ fileName: String, context: String) async throws -> StoredFileInfo {
+        try await offload { try self.fileInfo(fileName, context: context) }
+    }
+
+    /// `fileInfo` of every stored file of a context: `listStoredFileInfo(_:)` on the I/O pool.
+    /// - Returns: One entry per file, sorted by name.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func listStoredFileInfo(_ context: String) async throws -> [StoredFileInfo] {
+        try await offload { try self.listStoredFileInfo(context) }
+    }
+
+    /// The files and bytes of the whole root: `usage()` on the I/O pool.
+    /// - Returns: The totals.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    public func usage() async throws -> StorageUsage {
+        try await offload { try self.usage() }
+    }
+
+    /// Enforces `limits` on the whole root: `prune(_:)` on the I/O pool.
+    /// - Returns: What was removed and what remains.
+    /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
+    @discardableResult
+    public func prune(_ limits: CacheLimits) async throws -> PruneReport {
+        try await offload { try self.prune(limits) }
+    }
+}
