@@ -76,5 +76,10 @@ let package = Package(
             dependencies: ["LocalStorage", "CLocalStorage", "StorageTestHelper", "StorageTestSupport"],
             swiftSettings: [.define("ENABLE_MOCKING", .when(configuration: .debug))]
         ),
+        // lstore's tests: its parsers in process, the built binary as a child process.
+        .testTarget(
+            name: "LstoreTests",
+            dependencies: ["lstore", "LocalStorage", "CLocalStorage"]
+        ),
     ]
 )
