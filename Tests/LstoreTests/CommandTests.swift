@@ -109,6 +109,24 @@ struct CommandTests {
         #expect(total["files"] as? Int == 5 && total["bytes"] as? Int == 1014)
     }
 
+    @Test func scansNeverLeaveTheRoot() throws {
+        let (directory, root) = try populated()
+        // A symlink inside the root to a directory outside it, which holds files.
+        let outside = directory.at("outside")
+        try FileManager.default.createDirectory(atPath: outside + "/inner", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: outside + "/inner/secret", contents: Data("x".utf8)))
+        try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: outside)
+        let du = try lstore(["du", root])
+        #expect(du.status == 0)
+        #expect(du.lines.map { $0.split(separator: " ").last.map(String.init) } == [".", "c", "c/sub", "total"])
+        #expect(try lstore(["verify", root]).lines.last?.hasPrefix("checked 5 files") == true)
+        for context in ["link", "link/inner", "../outside", "c/../..", "/tmp"] {
+            let output = try lstore(["verify", root, context])
+            #expect(output.status == 3, "\(context): \(output.stderr)")
+            #expect(output.isOneErrorLine && output.stdout.isEmpty, "\(context): \(output.stderr)")
+        }
+    }
+
     @Test func rmRemovesAndReportsWhatIsMissing() throws {
         let (directory, root) = try populated()
         _ = directory

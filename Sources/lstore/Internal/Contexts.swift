@@ -6,22 +6,32 @@ import LocalStorage
 /// symlinks (which the storage never follows) and names that are not valid UTF-8 (which no
 /// context can name) are skipped.
 ///
+/// Each directory is opened from the root's descriptor one component at a time with
+/// O_NOFOLLOW, so the walk never leaves the root, even when a directory is swapped for a
+/// symlink while it runs; one removed or replaced meanwhile is skipped.
+///
 /// - Parameter visit: Called with each context as it is found (for a progress count).
-/// - Throws: `Failure` when a directory cannot be read (other than one removed meanwhile).
+/// - Throws: `Failure`: `.invalidInput` for a `start` with an empty, `.` or `..` component (the
+///   library checks the rest when the context is listed); `.notFound` for a missing root;
+///   `.failure` when a directory cannot be read.
 func walkContexts(root: String, from start: String = "", visit: (String) -> Void = { _ in }) throws -> [String] {
+    let components = start.split(separator: "/", omittingEmptySubsequences: false)
+    if !start.isEmpty, let bad = components.first(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+        throw Failure(.invalidInput, "context '\(start)': a component is '\(bad)'")
+    }
+    let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard rootFD >= 0 else {
+        let code = errno
+        throw Failure(code == ENOENT ? .notFound : .failure, "\(root): cannot open the directory: \(String(cString: strerror(code)))")
+    }
+    defer { close(rootFD) }
+
     var found: [String] = []
     var pending = [start]
     while let context = pending.popLast() {
         found.append(context)
         visit(context)
-        let path = context.isEmpty ? root : root + "/" + context
-        guard let directory = opendir(path) else {
-            let code = errno
-            if code == ENOENT && !context.isEmpty { continue }
-            throw Failure(
-                code == ENOENT ? .notFound : .failure,
-                "\(path): cannot read the directory: \(String(cString: strerror(code)))")
-        }
+        guard let directory = try openContext(context, in: rootFD, root: root) else { continue }
         defer { closedir(directory) }
         var children: [String] = []
         while true {
@@ -29,13 +39,12 @@ func walkContexts(root: String, from start: String = "", visit: (String) -> Void
             guard let entry = readdir(directory) else {
                 let code = errno
                 if code != 0 {
-                    throw Failure(.failure, "\(path): cannot read the directory: \(String(cString: strerror(code)))")
+                    throw Failure(.failure, "\(root)/\(context): cannot read the directory: \(String(cString: strerror(code)))")
                 }
                 break
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String? in
-                let bytes = raw.prefix(while: { $0 != 0 })
-                return String(validating: bytes, as: UTF8.self)
+                String(validating: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             guard let name, name != ".", name != "..", !name.hasPrefix(".ls-") else { continue }
             let type = entry.pointee.d_type
@@ -54,6 +63,32 @@ func walkContexts(root: String, from start: String = "", visit: (String) -> Void
         }
     }
     return found
+}
+
+/// Opens a context's directory for reading, one component at a time from the root with
+/// O_NOFOLLOW; nil when it is gone, or is not a directory (a file, a symlink).
+private func openContext(_ context: String, in rootFD: CInt, root: String) throws -> OpaquePointer? {
+    // fdopendir takes the descriptor over: the root's own stays open for the next context.
+    var fd = openat(rootFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw Failure(.failure, "\(root): cannot open the directory: \(String(cString: strerror(errno)))") }
+    if !context.isEmpty {
+        for component in context.split(separator: "/") {
+            let next = openat(fd, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let code = errno
+            close(fd)
+            guard next >= 0 else {
+                if code == ENOENT || code == ENOTDIR || code == ELOOP { return nil }
+                throw Failure(.failure, "\(root)/\(context): cannot open the directory: \(String(cString: strerror(code)))")
+            }
+            fd = next
+        }
+    }
+    guard let directory = fdopendir(fd) else {
+        let code = errno
+        close(fd)
+        throw Failure(.failure, "\(root)/\(context): cannot read the directory: \(String(cString: strerror(code)))")
+    }
+    return directory
 }
 
 /// A stored file with the context it is in.

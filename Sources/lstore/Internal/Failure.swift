@@ -45,14 +45,6 @@ struct Failure: Error, CustomStringConvertible {
         message = text
     }
 
-    /// Any error as a Failure: library errors by their code, the rest as failures.
-    static func from(_ error: any Error) -> Failure {
-        if let failure = error as? Failure { return failure }
-        if let error = error as? LocalStorageError { return Failure(error) }
-        if let error = error as? QuantityError { return Failure(.usage, error.message) }
-        return Failure(.failure, String(describing: error))
-    }
-
     var description: String { message }
 }
 
