@@ -229,9 +229,9 @@ struct CommandTests {
         close(devNull)
         // (Standard output went to /dev/null: only standard error is collected.)
         let (_, stderr) = readBoth(open("/dev/null", O_RDONLY | O_CLOEXEC), err.read)
-        let result = shell.wait()
+        let status = shell.wait()
         let message = String(decoding: stderr, as: UTF8.self)
-        #expect(result.status == 1, "\(message)")
+        #expect(status == 1, "\(message)")
         #expect(message.hasPrefix("lstore: ") && message.contains("File too large"), "\(message)")
         // The previous version is intact.
         #expect(try lstore(["info", root, "c", "big"]).lines.contains("size:      1048576 bytes (1.0 MiB)"))

@@ -43,7 +43,7 @@ struct LockCommandTests {
             _ = write(release, "go\n", 3)
             close(release)
             close(output)
-            return child.wait().status
+            return child.wait()
         }
     }
 
@@ -88,7 +88,7 @@ struct LockCommandTests {
         #expect(!second.hasExited, "the second lstore lock ran while the first held the lock")
         #expect(holder.finish() == 7)
         // ...and runs its command once the first is done.
-        #expect(second.wait().status == 0)
+        #expect(second.wait() == 0)
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "first\nfirst done\nsecond\n")
     }
 

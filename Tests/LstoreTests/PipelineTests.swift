@@ -1,5 +1,5 @@
 // `producer | lstore put … && lstore get … | consumer` for 1 GiB: byte-exact, with the lstore
-// processes' peak memory far below the size they move.
+// processes' peak memory (their own VmHWM, see PeakMemoryProbe) far below the size they move.
 import Foundation
 import Glibc
 import Testing
@@ -76,29 +76,46 @@ struct PipelineTests {
         let into = try PipeEnds()
         let putStart = clock.now
         let put = try Child.spawn(executable, ["put", root, "big", "data"], stdin: into.read, stdout: devNull, stderr: errorFD)
+        let putProbe = PeakMemoryProbe(put)
         close(into.read)
         let sent = try produce(into: into.write)
         close(into.write)
-        let putResult = put.wait()
+        let putPeakKiB = putProbe.finish()
+        let putStatus = put.wait()
         let putTime = clock.now - putStart
-        #expect(putResult.status == 0, "lstore put: \((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
+        #expect(putStatus == 0, "lstore put: \((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
 
         // lstore get ROOT big data | consumer
         let out = try PipeEnds()
         let getStart = clock.now
         let get = try Child.spawn(executable, ["get", root, "big", "data"], stdin: devNull, stdout: out.write, stderr: errorFD)
+        let getProbe = PeakMemoryProbe(get)
         close(out.write)
         let received = consume(from: out.read)
         close(out.read)
-        let getResult = get.wait()
+        let getPeakKiB = getProbe.finish()
+        let getStatus = get.wait()
         let getTime = clock.now - getStart
-        #expect(getResult.status == 0, "lstore get: \((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
+        #expect(getStatus == 0, "lstore get: \((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
 
         #expect(received.bytes == Self.gibibyte)
         #expect(received.checksum == sent, "the bytes that came out are not the bytes that went in")
-        print("1 GiB pipeline: put \(putTime) (peak RSS \(putResult.peakRSSKiB) KiB), get \(getTime) (peak RSS \(getResult.peakRSSKiB) KiB)")
-        #expect(putResult.peakRSSKiB < Self.limitKiB, "lstore put's peak RSS: \(putResult.peakRSSKiB) KiB")
-        #expect(getResult.peakRSSKiB < Self.limitKiB, "lstore get's peak RSS: \(getResult.peakRSSKiB) KiB")
-        #expect(putResult.peakRSSKiB > 0 && getResult.peakRSSKiB > 0, "the kernel reported no peak RSS")
+        print("1 GiB pipeline: put \(putTime) (peak RSS \(putPeakKiB) KiB), get \(getTime) (peak RSS \(getPeakKiB) KiB)")
+        #expect(putPeakKiB > 0 && getPeakKiB > 0, "no VmHWM could be read from /proc")
+        #expect(putPeakKiB < Self.limitKiB, "lstore put's peak RSS: \(putPeakKiB) KiB")
+        #expect(getPeakKiB < Self.limitKiB, "lstore get's peak RSS: \(getPeakKiB) KiB")
+    }
+
+    /// The control: a process that holds 100 MB of its input must show, or the probe above
+    /// proves nothing.
+    @Test func theProbeSeesMemoryHeld() throws {
+        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(devNull) }
+        let holder = try Child.spawn(
+            "/bin/sh", ["-c", "data=$(head -c 100000000 /dev/zero | tr '\\0' a); sleep 0.2; echo ${#data} >/dev/null"],
+            stdin: devNull, stdout: devNull, stderr: devNull)
+        let peak = PeakMemoryProbe(holder).finish()
+        #expect(holder.wait() == 0)
+        #expect(peak > 90 * 1024, "the probe saw \(peak) KiB for 100 MB held")
     }
 }

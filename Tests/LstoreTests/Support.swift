@@ -2,6 +2,7 @@
 import CLocalStorage
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// Where the lstore executable is, when it was built with the CLI trait.
@@ -84,14 +85,13 @@ struct Child {
         return Child(pid: pid)
     }
 
-    /// Waits for the child: its status as a shell reports it (128 + N when signal N killed it)
-    /// and its peak resident set size, from the kernel's accounting (wait4's rusage).
-    func wait() -> (status: Int32, peakRSSKiB: Int) {
+    /// Waits for the child and reaps it: its status as a shell reports it (128 + N when
+    /// signal N killed it).
+    func wait() -> Int32 {
         var status: CInt = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let signal = status & 0x7f
-        return (signal == 0 ? (status >> 8) & 0xff : 128 + signal, usage.ru_maxrss)
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 
     /// Whether the child has exited, without reaping it.
@@ -108,7 +108,6 @@ struct Output {
     var stdoutBytes: [UInt8]
     var stdout: String
     var stderr: String
-    var peakRSSKiB: Int
 
     var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
 
@@ -161,10 +160,9 @@ func lstore(_ arguments: [String], input: [UInt8]? = nil, stdinFD: CInt? = nil, 
     }
     let (stdout, stderr) = readBoth(out.read, err.read)
     if writer != nil { written.wait() }
-    let (status, rss) = child.wait()
     return Output(
-        status: status, stdoutBytes: stdout, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
-        peakRSSKiB: rss)
+        status: child.wait(), stdoutBytes: stdout, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
 }
 
 /// Reads two descriptors to their ends, in turn as data comes (so neither pipe fills up and
@@ -209,4 +207,51 @@ func flipByte(_ path: String, at offset: Int) throws {
     try #require(pread(fd, &byte, 1, off_t(offset)) == 1)
     byte ^= 0x20
     try #require(pwrite(fd, &byte, 1, off_t(offset)) == 1)
+}
+
+/// Samples a running child's own peak resident memory: VmHWM in /proc/<pid>/status, the
+/// high-water mark of the memory mapped since its exec, every 2 ms until the child exits.
+///
+/// wait4's ru_maxrss cannot be used for this: posix_spawn (clone with CLONE_VM) makes the child
+/// exec from the spawner's address space, and the kernel records that address space's
+/// high-water mark, the test process's, as the child's maxrss at exec. VmHWM belongs to the
+/// address space exec made. Being a high-water mark, sampling misses only what the child would
+/// map in its last 2 ms.
+final class PeakMemoryProbe: Sendable {
+    private let peak = Atomic<Int>(0)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ child: Child) {
+        let thread = Thread { [self] in
+            // Stops once the child has exited (a zombie has no memory), before it is reaped, so
+            // its pid cannot have been reused.
+            while !child.hasExited {
+                if let kib = vmHighWaterMarkKiB(child.pid) { peak.store(max(peak.load(ordering: .relaxed), kib), ordering: .relaxed) }
+                usleep(2_000)
+            }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// Waits for the child to exit (without reaping it) and returns the highest VmHWM seen,
+    /// in KiB; 0 if none could be read.
+    func finish() -> Int {
+        done.wait()
+        return peak.load(ordering: .relaxed)
+    }
+}
+
+/// The VmHWM line of /proc/<pid>/status, in KiB.
+private func vmHighWaterMarkKiB(_ pid: pid_t) -> Int? {
+    let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 8192)
+    let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    guard got > 0 else { return nil }
+    let text = String(decoding: buffer[..<got], as: UTF8.self)
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+    // "VmHWM:\t   28960 kB"
+    return line.dropFirst("VmHWM:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) }
 }
