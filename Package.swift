@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "LocalStorage", targets: ["LocalStorage"]),
         .executable(name: "storage-bench", targets: ["StorageBench"]),
+        .executable(name: "lstore", targets: ["lstore"]),
     ],
     // Everything beyond the library sits behind a trait that is off by default, so a package that
     // depends on this one for `LocalStorage` fetches and builds nothing else.
@@ -13,9 +14,13 @@ let package = Package(
         .trait(
             name: "Benchmark",
             description: "Builds storage-bench with its dependencies: `swift run -c release --traits Benchmark storage-bench`."),
+        .trait(
+            name: "CLI",
+            description: "Builds the lstore command-line tool with its dependency: `swift build -c release --traits CLI --product lstore`."),
     ],
     dependencies: [
-        // The library itself depends on nothing but libc.
+        // The library itself depends on nothing but libc. The parser is for storage-bench and
+        // lstore, behind their traits.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // storage-bench's NIOFileSystem contender; behind the Benchmark trait like the parser.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -42,6 +47,14 @@ let package = Package(
             // The batch rows (checkIfExists of many names) are compiled in: the library has the API.
             swiftSettings: [.define("STORAGE_BENCH_BATCH_API")]
         ),
+        // The command-line tool; without the CLI trait it only says how to build it.
+        .executableTarget(
+            name: "lstore",
+            dependencies: [
+                "LocalStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["CLI"])),
+            ]
+        ),
         // Shared by the tests and their child processes: the self-verifying file format.
         .target(
             name: "StorageTestSupport",
@@ -62,6 +75,11 @@ let package = Package(
             name: "LocalStorageTests",
             dependencies: ["LocalStorage", "CLocalStorage", "StorageTestHelper", "StorageTestSupport"],
             swiftSettings: [.define("ENABLE_MOCKING", .when(configuration: .debug))]
+        ),
+        // lstore's tests: its parsers in process, the built binary as a child process.
+        .testTarget(
+            name: "LstoreTests",
+            dependencies: ["lstore", "LocalStorage", "CLocalStorage"]
         ),
     ]
 )

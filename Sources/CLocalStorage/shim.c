@@ -21,6 +21,7 @@ const uint64_t CLocalStorage_RESOLVE_BENEATH = RESOLVE_BENEATH;
 const uint64_t CLocalStorage_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
 const uint64_t CLocalStorage_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
 const int CLocalStorage_O_PATH = O_PATH;
+const int CLocalStorage_O_NOATIME = O_NOATIME;
 const unsigned int CLocalStorage_RENAME_NOREPLACE = RENAME_NOREPLACE;
 const unsigned int CLocalStorage_RENAME_EXCHANGE = RENAME_EXCHANGE;
 const unsigned int CLocalStorage_SPLICE_F_MOVE = SPLICE_F_MOVE;

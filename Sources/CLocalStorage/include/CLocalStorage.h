@@ -21,6 +21,7 @@ extern const uint64_t CLocalStorage_RESOLVE_BENEATH;
 extern const uint64_t CLocalStorage_RESOLVE_NO_SYMLINKS;
 extern const uint64_t CLocalStorage_RESOLVE_NO_MAGICLINKS;
 extern const int CLocalStorage_O_PATH;
+extern const int CLocalStorage_O_NOATIME;
 extern const unsigned int CLocalStorage_RENAME_NOREPLACE;
 extern const unsigned int CLocalStorage_RENAME_EXCHANGE;
 extern const unsigned int CLocalStorage_SPLICE_F_MOVE;
