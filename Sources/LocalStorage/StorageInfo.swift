@@ -8,8 +8,10 @@ public struct StoredFileInfo: Sendable, Equatable {
     public var size: Int64
     /// When its content was last stored.
     public var modificationDate: Date
-    /// When it was last stored or read through the cache (a storage with `CacheLimits` marks
-    /// reads); eviction removes the least recently used first.
+    /// When it was last stored or read: the later of its modification and access times. A
+    /// storage with `CacheLimits` marks every read; other reads move it as the mount's atime
+    /// policy does (with `relatime`, the first read after a store, then at most once a day).
+    /// Eviction removes the least recently used first.
     public var lastUsedDate: Date
 
     /// Creates a description of a stored file.

@@ -173,4 +173,17 @@ import Testing
         #expect(contents(of: scratch.at("outside/secret")) == Data("sentinel".utf8))
     }
     #endif
+
+    /// A full destination is the destination's failure: `.noSpace` naming the caller's
+    /// descriptor, not the stored file (which is intact and readable).
+    @Test func aFullDestinationIsNotTheStoredFilesFailure() throws {
+        let scratch = Scratch()
+        let storage = try scratch.storage()
+        try storage.uploadFile(file: Data(count: 100_000), fileName: "b", context: "c")
+        let full = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+        let error = expectError(.noSpace) { try storage.downloadFile("b", context: "c", to: full) }
+        #expect(error?.path == nil, "the stored file's path was blamed: \(String(describing: error?.path))")
+        #expect(error?.message.contains("descriptor \(full.fileDescriptor)") == true, "\(String(describing: error?.message))")
+        #expect(try storage.downloadFile("b", context: "c").count == 100_000)
+    }
 }

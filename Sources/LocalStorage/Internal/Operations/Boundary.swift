@@ -105,6 +105,12 @@ extension LocalStorage {
                     code: .destinationUnwritable, operation: .export, syscall: error.syscall.rawValue,
                     errno: error.errno.rawValue, path: engine.absolutePath(target.relativePath),
                     message: "the destination cannot be written")
+            } catch let error as SyscallError where [ENOSPC, EDQUOT, EFBIG].contains(error.errno.rawValue) {
+                // Only the destination is written: its failure is not the stored file's.
+                throw LocalStorageError(
+                    code: LocalStorageError.Code(mapping: error.errno, from: error.syscall), operation: .export,
+                    syscall: error.syscall.rawValue, errno: error.errno.rawValue, path: nil,
+                    message: "writing to the destination (descriptor \(fd)) failed: \(error.errno.explanation)")
             }
         }
     }
