@@ -179,6 +179,18 @@ struct Target: Codable, Sendable {
     var summary: String { "≥\(formatRatio(minimum)) \(pair.denominator.title)" }
 }
 
+/// An absolute target: the most one contender's median may be, in the row's metric (µs or ms
+/// per operation), for targets that are times rather than ratios ("all four done within 1.3 s",
+/// "50,000 lock cycles per second"). See `Targets.swift`.
+struct Bound: Codable, Sendable {
+    let kind: ContenderKind
+    /// The largest acceptable median, in the row's metric.
+    let maximum: Double
+    /// How the target reads, e.g. "≤1,300 ms" or "≥50,000/s".
+    let summary: String
+    let source: String
+}
+
 /// One row of the benchmark: the same work done by the engine and by each baseline, on the
 /// same bytes, in rounds of every contender in a random order (see `Runner`).
 struct Workload {
@@ -202,6 +214,8 @@ struct Workload {
     /// The engine first, then the baselines.
     let contenders: [Contender]
     let targets: [Target]
+    /// Absolute targets on contenders' own medians.
+    let bounds: [Bound]
     /// The ratios the report shows for this row (and the runner tightens): the targets' pairs,
     /// or else LocalStorage against the raw loop; then the row's `alsoShown` pairs.
     let shownRatios: [RatioPair]
@@ -211,12 +225,16 @@ struct Workload {
     var setUp: () throws -> Void = {}
     /// Untimed, once at the end, even after a failure: free memory, delete fixtures.
     var tearDown: () throws -> Void = {}
+    /// Called once after the rounds: what the runs observed beyond their times (how many
+    /// computations ran, say), added to the row's notes.
+    var observations: () -> [String] = { [] }
 
     init(
         id: String, group: WorkloadGroup, label: String, objectSize: Int, operations: Int, bytesPerRun: Int,
         metric: Metric, durability: Durability? = nil, threads: Int? = nil, writes: Bool = true,
-        contenders: [Contender], alsoShown: [RatioPair] = [],
-        notes: [String] = [], setUp: @escaping () throws -> Void = {}, tearDown: @escaping () throws -> Void = {}
+        contenders: [Contender], alsoShown: [RatioPair] = [], bounds: [Bound] = [],
+        notes: [String] = [], setUp: @escaping () throws -> Void = {}, tearDown: @escaping () throws -> Void = {},
+        observations: @escaping () -> [String] = { [] }
     ) {
         self.id = id
         self.group = group
@@ -231,6 +249,7 @@ struct Workload {
         self.contenders = contenders
         let present = Set(contenders.map(\.kind))
         targets = Targets.for(id: id).filter { present.contains($0.pair.numerator) && present.contains($0.pair.denominator) }
+        self.bounds = bounds.filter { present.contains($0.kind) }
         var shown: [RatioPair]
         if !targets.isEmpty {
             shown = targets.map(\.pair)
@@ -244,6 +263,7 @@ struct Workload {
         self.notes = notes
         self.setUp = setUp
         self.tearDown = tearDown
+        self.observations = observations
     }
 }
 
