@@ -63,6 +63,11 @@ struct StorageBenchCommand: ParsableCommand {
     var workloads: String?
 
     @Option(help: ArgumentHelp(
+        "Comma-separated substrings of row ids: run only the rows whose id contains one of them, e.g. "
+            + "get-4KiB,small- (ids as in the JSON; default: every row of --workloads).", valueName: "list"))
+    var only: String?
+
+    @Option(help: ArgumentHelp(
         "Seconds of rounds after which a row stops even if its intervals are still wider than --precision "
             + "(default 5, and 40 for 1 GiB rows; --quick: 0.25; a value given here applies to every row).",
         valueName: "seconds"))
@@ -146,6 +151,13 @@ struct StorageBenchCommand: ParsableCommand {
             throw ValidationError("--context '\(context)' is not a valid relative context")
         }
         settings.context = context
+        if let only {
+            settings.only = only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !settings.only.isEmpty else { throw ValidationError("--only: no row id given") }
+            if BenchPlan(settings: settings).specs.isEmpty {
+                throw ValidationError("--only \(only): no row of --workloads has an id containing it")
+            }
+        }
         return settings
     }
 

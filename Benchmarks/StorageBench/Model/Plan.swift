@@ -73,6 +73,9 @@ struct BenchPlan {
                 specs.append(BenchPlan.listSpec(count: count, listings: listings))
             }
         }
+        if !settings.only.isEmpty {
+            specs = specs.filter { spec in settings.only.contains { spec.id.contains($0) } }
+        }
         self.specs = specs
         self.omitted = omitted
     }

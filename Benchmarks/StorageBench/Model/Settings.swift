@@ -60,6 +60,8 @@ struct BenchSettings: Codable, Sendable {
     var parallelLargeObjects: Int
     /// The context (subdirectory of the store root) every workload uses; "" is the root.
     var context: String
+    /// `--only`: run only the rows whose id contains one of these (empty: every row of `groups`).
+    var only: [String] = []
 
     /// The time budget of a row moving objects of `size` bytes.
     func budget(forObjectSize size: Int) -> Double {
