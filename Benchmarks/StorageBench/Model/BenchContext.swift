@@ -148,6 +148,18 @@ final class BenchContext {
     /// Absolute path of a name in the shared context directory.
     func path(_ name: String) -> String { directoryPath + "/" + name }
 
+    /// A directory `name` under the scratch directory (outside the store), created if missing:
+    /// the other roots and the Python caches of the pipeline-cache rows.
+    func scratchDirectory(_ name: String) throws -> String {
+        let path = scratch.path + "/" + name
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw BenchError("cannot create \(path): \(error.localizedDescription)")
+        }
+        return path
+    }
+
     /// Writes back everything dirty on the scratch file system, so no measurement pays for an
     /// earlier one's writeback. Called after every run (untimed).
     func settle() { scratch.syncFileSystem() }

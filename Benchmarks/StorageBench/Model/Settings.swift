@@ -63,6 +63,20 @@ struct BenchSettings: Codable, Sendable {
     /// `--only`: run only the rows whose id contains one of these (empty: every row of `groups`).
     var only: [String] = []
 
+    // The pipeline-cache rows (issue 9).
+    /// Lookups per run of the object hit, decode and hit-rate rows.
+    var cacheRequests: Int
+    /// Computing misses per run of the object miss row.
+    var cacheMisses: Int
+    /// Lock acquire+release cycles per run.
+    var lockCycles: Int
+    /// Bytes of the array rows.
+    var arrayBytes: Int
+    /// The eviction row's limit, in 4 KiB files (the root is kept at it).
+    var evictionLimitFiles: Int
+    /// Uploads per run of the eviction row.
+    var evictionBatch: Int
+
     /// The time budget of a row moving objects of `size` bytes.
     func budget(forObjectSize size: Int) -> Double {
         size >= 1 << 30 ? largeRowBudgetSeconds : rowBudgetSeconds
@@ -110,7 +124,13 @@ struct BenchSettings: Codable, Sendable {
             threads: 2,
             parallelLargeThreads: 4,
             parallelLargeObjects: quick ? 16 : 64,
-            context: "bench")
+            context: "bench",
+            cacheRequests: quick ? 100 : 500,
+            cacheMisses: quick ? 50 : 200,
+            lockCycles: quick ? 2_000 : 20_000,
+            arrayBytes: quick ? 16 << 20 : 64 << 20,
+            evictionLimitFiles: quick ? 1_000 : 4_000,
+            evictionBatch: quick ? 100 : 400)
     }
 }
 #endif
