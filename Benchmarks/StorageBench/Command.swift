@@ -67,6 +67,10 @@ struct StorageBenchCommand: ParsableCommand {
             + "get-4KiB,small- (ids as in the JSON; default: every row of --workloads).", valueName: "list"))
     var only: String?
 
+    /// A worker of a process row (`ChildJob` as JSON): the benchmark starts itself in this mode.
+    @Option(help: .private)
+    var child: String?
+
     @Option(help: ArgumentHelp(
         "Seconds of rounds after which a row stops even if its intervals are still wider than --precision "
             + "(default 5, and 40 for 1 GiB rows; --quick: 0.25; a value given here applies to every row).",
@@ -162,6 +166,7 @@ struct StorageBenchCommand: ParsableCommand {
     }
 
     mutating func run() throws {
+        if let child { Glibc.exit(ChildMode.run(child)) }
         let started = monotonicNanoseconds()
         let date = Date()
         let settings = try makeSettings()

@@ -4,10 +4,13 @@ import Foundation
 import Glibc
 
 /// The Python side of the pipeline-cache rows: python-diskcache and the seed's storage, on the
-/// same object (`PipelineRecord`, as a dataclass). `serve`: one python3 process per row answers
-/// requests on its standard input, one line each, timing the work inside the interpreter
-/// (perf_counter_ns) as `PythonLister` does, so neither the interpreter's start nor the pipe is
-/// counted.
+/// same object (`PipelineRecord`, as a dataclass), in one script with two uses:
+///
+/// - `serve`: one python3 process per row answers requests on its standard input, one line
+///   each, timing the work inside the interpreter (perf_counter_ns) as `PythonLister` does, so
+///   neither the interpreter's start nor the pipe is counted;
+/// - `memoize-child` and `lock-child`: one process per worker of the process rows (see
+///   `ChildGroup` for the protocol of their output lines).
 enum PythonCacheScript {
     static let source = #"""
         import os, sys, time, pickle, datetime
@@ -15,6 +18,7 @@ enum PythonCacheScript {
 
         try:
             import diskcache
+            from diskcache.recipes import Lock
         except ImportError:
             diskcache = None
 
@@ -55,6 +59,9 @@ enum PythonCacheScript {
         def check(value, id):
             if not isinstance(value, PipelineRecord) or value.id != id or len(value.embedding) != 1000:
                 raise RuntimeError(f"unexpected value: {type(value).__name__}")
+
+        def now():
+            return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 
         def emit(*fields):
             print(*fields, flush=True)
@@ -116,8 +123,48 @@ enum PythonCacheScript {
                 except Exception as error:
                     emit("error", f"{type(error).__name__}: {error}".replace("\n", " "))
 
+        def child(mode, cache_dir, key, compute_seconds, index, expire):
+            cache = diskcache.Cache(cache_dir)
+            computed = 0
+
+            def compute():
+                nonlocal computed
+                computed += 1
+                emit("computing", index, now())
+                time.sleep(compute_seconds)
+                return make_record(1)
+
+            if mode == "memoize-child":
+                @cache.memoize(name="stampede")
+                def get(key):
+                    return compute()
+            else:
+                def get(key):
+                    with Lock(cache, "lock-" + key, expire=expire):
+                        value = cache.get(key)
+                        if value is None:
+                            value = compute()
+                            cache.set(key, value)
+                        return value
+            emit("ready", index)
+            sys.stdin.readline()
+            value = get(key)
+            check(value, 1)
+            emit("done", index, computed, now())
+
         if __name__ == "__main__":
-            serve(sys.argv[2])
+            mode = sys.argv[1]
+            if mode == "serve":
+                serve(sys.argv[2])
+            else:
+                index = int(sys.argv[5])
+                try:
+                    if diskcache is None:
+                        raise RuntimeError("python-diskcache is not installed")
+                    child(mode, sys.argv[2], sys.argv[3], float(sys.argv[4]), index, float(sys.argv[6]))
+                except Exception as error:
+                    emit("error", index, f"{type(error).__name__}: {error}".replace("\n", " "))
+                    sys.exit(1)
         """#
 }
 
@@ -176,8 +223,7 @@ final class PythonCacheWorker {
     }
 }
 
-/// Lines from a pipe, with a deadline: a Python process that hangs makes the row fail instead of
-/// the run.
+/// Lines from a pipe, with a deadline: a child that hangs makes the row fail instead of the run.
 final class LineReader {
     let fd: CInt
     private var pending: [UInt8] = []

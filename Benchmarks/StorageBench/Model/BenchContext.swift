@@ -160,6 +160,15 @@ final class BenchContext {
         return path
     }
 
+    /// This executable, for the workers of the process rows (`--child`).
+    func selfExecutable() throws -> String {
+        do {
+            return try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        } catch {
+            throw BenchError("cannot find this executable through /proc/self/exe: \(error.localizedDescription)")
+        }
+    }
+
     /// Writes back everything dirty on the scratch file system, so no measurement pays for an
     /// earlier one's writeback. Called after every run (untimed).
     func settle() { scratch.syncFileSystem() }

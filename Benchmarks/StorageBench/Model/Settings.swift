@@ -68,6 +68,12 @@ struct BenchSettings: Codable, Sendable {
     var cacheRequests: Int
     /// Computing misses per run of the object miss row.
     var cacheMisses: Int
+    /// How long the computation of the process rows takes (issue 9: 1 s).
+    var computeSeconds: Double
+    /// Processes asking for one key in the process rows.
+    var cacheProcesses: Int
+    /// The expiry of diskcache's lock recipe in the takeover row (issue 9 measured 5 s).
+    var diskcacheLockExpireSeconds: Double
     /// Lock acquire+release cycles per run.
     var lockCycles: Int
     /// Bytes of the array rows.
@@ -127,6 +133,9 @@ struct BenchSettings: Codable, Sendable {
             context: "bench",
             cacheRequests: quick ? 100 : 500,
             cacheMisses: quick ? 50 : 200,
+            computeSeconds: quick ? 0.25 : 1,
+            cacheProcesses: 4,
+            diskcacheLockExpireSeconds: quick ? 1 : 5,
             lockCycles: quick ? 2_000 : 20_000,
             arrayBytes: quick ? 16 << 20 : 64 << 20,
             evictionLimitFiles: quick ? 1_000 : 4_000,

@@ -29,7 +29,7 @@ enum ContenderKind: String, Codable, CaseIterable, Sendable {
     case engineData
     /// The engine without `CacheLimits`, in the row that measures what automatic eviction costs.
     case engineUnbounded
-    /// python-diskcache (`Cache.get`, `memoize`), the cache pipelines use in Python.
+    /// python-diskcache (`Cache.get`, `memoize`, `recipes.Lock`), the cache pipelines use in Python.
     case diskcache
     /// The seed's Python storage: pickle to a file; check, read and unpickle.
     case seed
@@ -86,8 +86,8 @@ enum ContenderKind: String, Codable, CaseIterable, Sendable {
             "LS no limits: the same engine on a root of the same size opened without CacheLimits."
         case .diskcache:
             "diskcache: python-diskcache (Cache in a directory beside the store; SQLite in WAL mode, values "
-                + "pickled) on the same object, timed inside python3 (one process per row); left out, with a note, "
-                + "when the module is not installed."
+                + "pickled) on the same object, timed inside python3 (one process per row, or one per worker in "
+                + "the process rows); left out, with a note, when the module is not installed."
         case .seed:
             "seed: the seed's Python storage on the same object: pickle.dump to a file; a read is "
                 + "os.path.exists, open + read, pickle.loads (its own check_if_exists and download_file scan "

@@ -7,13 +7,14 @@ import LocalStorage
 // The pipeline-cache rows (issue 9), all at .noSync: one lookup for a file that may be missing;
 // get-or-compute of a 20-field object (`PipelineRecord`) against python-diskcache, the seed's
 // pickle files and the same workflow in Foundation; several processes asking for one missing
-// key (to come); typed arrays, locks and automatic eviction
+// key (ProcessWorkloads.swift); typed arrays, locks and automatic eviction
 // (LockLimitWorkloads.swift).
 
 /// The rows of the pipeline-cache family, in the order they run.
 enum CacheRow: CaseIterable, Sendable {
     case ifExistsHit, ifExistsMiss
     case objectHit, objectDecode, objectMiss, hitRate90, hitRate50
+    case stampede, takeover
     case arrayPut, arrayGet
     case lock
     case evictionPut
@@ -35,6 +36,8 @@ extension BenchPlan {
 
     /// The row's id (stable: JSON, targets, --only) and label (the table).
     static func cacheNames(_ row: CacheRow, _ settings: BenchSettings) -> (String, String) {
+        let processes = settings.cacheProcesses
+        let compute = formatSeconds(settings.computeSeconds)
         let array = formatSize(settings.arrayBytes)
         switch row {
         case .ifExistsHit: return ("cache-ifexists-hit-4KiB", "ifExists 4 KiB, hit")
@@ -44,12 +47,19 @@ extension BenchPlan {
         case .objectMiss: return ("cache-object-miss", "cachedObject miss+store")
         case .hitRate90: return ("cache-hitrate-90", "cachedObject, 90% hits")
         case .hitRate50: return ("cache-hitrate-50", "cachedObject, 50% hits")
+        case .stampede: return ("cache-stampede-\(processes)p", "\(processes) procs, 1 key, \(compute) compute")
+        case .takeover: return ("cache-takeover-\(processes)p", "SIGKILL the computer: takeover")
         case .arrayPut: return ("cache-array-put-\(sizeID(settings.arrayBytes))", "uploadArray \(array) Float")
         case .arrayGet: return ("cache-array-get-\(sizeID(settings.arrayBytes))", "downloadArray \(array) Float")
         case .lock: return ("cache-lock", "withLock, empty body")
         case .evictionPut: return ("cache-evict-put-4KiB", "put 4 KiB, root at its limit")
         }
     }
+}
+
+/// "1 s", "0.25 s".
+func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%g s", seconds)
 }
 
 extension BenchContext {
@@ -62,6 +72,8 @@ extension BenchContext {
         case .objectMiss: return try makeObjectMiss(row)
         case .hitRate90: return try makeHitRate(row, missEvery: 10)
         case .hitRate50: return try makeHitRate(row, missEvery: 2)
+        case .stampede: return try makeProcessRow(row, takeover: false)
+        case .takeover: return try makeProcessRow(row, takeover: true)
         case .arrayPut: return try makeArray(row, put: true)
         case .arrayGet: return try makeArray(row, put: false)
         case .lock: return try makeLock(row)
