@@ -135,11 +135,11 @@ struct BenchSettings: Codable, Sendable {
             cacheMisses: quick ? 50 : 200,
             computeSeconds: quick ? 0.25 : 1,
             cacheProcesses: 4,
-            diskcacheLockExpireSeconds: quick ? 1 : 5,
+            diskcacheLockExpireSeconds: quick ? 0.5 : 5,
             lockCycles: quick ? 2_000 : 20_000,
             arrayBytes: quick ? 16 << 20 : 64 << 20,
-            evictionLimitFiles: quick ? 1_000 : 4_000,
-            evictionBatch: quick ? 100 : 400)
+            evictionLimitFiles: quick ? 500 : 4_000,
+            evictionBatch: quick ? 50 : 400)
     }
 }
 #endif
