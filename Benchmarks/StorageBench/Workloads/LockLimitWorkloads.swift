@@ -96,7 +96,9 @@ extension BenchContext {
 
     /// 4 KiB uploads of new names to a root opened with `CacheLimits(maxBytes:)` and filled to
     /// that limit, so that uploads keep evicting, against the same uploads to a root of the same
-    /// size opened without limits (its new files deleted, untimed, after each run).
+    /// size opened without limits (its new files deleted, untimed, after each run), and against
+    /// the least an evicting cache does: the raw put of as many new files plus unlinkat of as
+    /// many of the oldest (written and synced earlier, as evicted files are).
     func makeEviction(_ row: CacheRow) throws -> Workload {
         let (id, label) = BenchPlan.cacheNames(row, settings)
         let size = settings.smallFileSize
@@ -105,6 +107,7 @@ extension BenchContext {
         let maxBytes = Int64(limitFiles * size)
         let limitedRoot = try scratchDirectory("eviction/limited")
         let plainRoot = try scratchDirectory("eviction/plain")
+        let rawDirectory = try scratchDirectory("eviction/raw")
         let limited: LocalStorage
         let plain: LocalStorage
         do {
@@ -120,6 +123,8 @@ extension BenchContext {
         let newNames = (0..<batch).map { "new-\($0)" }
         let runs = RunCounter()
         let removeNew = { for name in newNames { try plain.deleteFile(name, context: context) } }
+        let rawFD = try BenchContext.openDirectory(rawDirectory)
+        let rawQueue = NameQueue(fill)
 
         return Workload(
             id: id, group: .cache, label: label, objectSize: size, operations: batch, bytesPerRun: size * batch,
@@ -139,23 +144,45 @@ extension BenchContext {
                     for name in newNames { try plain.uploadFile(file: bytes, fileName: name, context: context) }
                     return nil
                 }, reset: removeNew),
+                Contender(
+                    kind: .raw, method: "openat(temp) write close renameat of each new name, then unlinkat of as many "
+                        + "of the oldest files",
+                    run: {
+                        let run = runs.next()
+                        try bytes.withUnsafeBytes { buffer in
+                            for index in 0..<batch {
+                                let name = "raw\(run)-\(index)"
+                                try RawSyscalls.put(
+                                    buffer, directory: rawFD, temp: ".raw-tmp-" + name, name: name, durability: .noSync)
+                                rawQueue.append(name)
+                            }
+                        }
+                        for name in rawQueue.removeOldest(batch) {
+                            try RawSyscalls.delete(directory: rawFD, name: name, durability: .noSync)
+                        }
+                        return nil
+                    }),
             ],
+            alsoShown: [RatioPair(numerator: .engine, denominator: .raw)],
             notes: [
                 "\(id): both roots hold \(limitFiles.grouped) files of 4 KiB before the first run; the limited one "
                     + "is at its limit (maxBytes = \(limitFiles.grouped) × 4 KiB), so its uploads (\(batch.grouped) new "
                     + "names per run, 10% of the limit) keep triggering trims (to 90%, least recently used first) "
-                    + "inside the timed runs."
+                    + "inside the timed runs. Unlinking a file whose blocks are allocated is the bulk of an "
+                    + "eviction's cost on many file systems (more so when mounted with discard); raw shows the "
+                    + "least an evicting cache pays: the same puts plus unlinkat of as many of its oldest files."
             ],
             setUp: {
                 for name in fill {
                     try limited.uploadFile(file: bytes, fileName: name, context: context)
                     try plain.uploadFile(file: bytes, fileName: name, context: context)
                 }
+                try bytes.withUnsafeBytes { try RawSyscalls.createFiles($0, directory: rawFD, names: fill) }
                 self.settle()
             },
             tearDown: {
-                try? FileManager.default.removeItem(atPath: limitedRoot)
-                try? FileManager.default.removeItem(atPath: plainRoot)
+                _ = CLocalStorage_close(rawFD)
+                for path in [limitedRoot, plainRoot, rawDirectory] { try? FileManager.default.removeItem(atPath: path) }
             },
             observations: {
                 guard let usage = try? limited.usage() else { return ["\(id): usage() of the limited root failed."] }
@@ -167,6 +194,30 @@ extension BenchContext {
                         + (Double(usage.bytes) <= bound ? "within" : "OVER") + " the limit + 10% + one file)."
                 ]
             })
+    }
+}
+
+/// The raw eviction loop's files, oldest first.
+final class NameQueue {
+    private var names: [String]
+    private var head = 0
+
+    init(_ names: [String]) { self.names = names }
+
+    func append(_ name: String) { names.append(name) }
+
+    /// Takes the `count` oldest names out of the queue.
+    func removeOldest(_ count: Int) -> ArraySlice<String> {
+        let end = min(names.count, head + count)
+        defer {
+            head = end
+            // Drop what was taken once it is most of the storage.
+            if head > names.count / 2 {
+                names.removeFirst(head)
+                head = 0
+            }
+        }
+        return names[head..<end]
     }
 }
 #endif
