@@ -147,8 +147,10 @@ extension BenchContext {
         )
     }
 
-    /// A hit of `cachedObject` against diskcache's `Cache.get`, the seed's check-and-download
-    /// and Foundation's `fileExists` + `Data(contentsOf:)` + `JSONDecoder`.
+    /// A hit of `cachedObject` against diskcache's `Cache.get` and the seed's check-and-download.
+    /// (Foundation's `fileExists` + `Data(contentsOf:)` + `JSONDecoder` is in the hit-rate rows: a
+    /// run of it here would take a hundred times longer than the others' and leave the row few
+    /// rounds for the ratios it is about.)
     private func makeObjectHit(_ row: CacheRow) throws -> Workload {
         let (id, label) = BenchPlan.cacheNames(row, settings)
         let storage = try storage(.noSync)
@@ -156,7 +158,6 @@ extension BenchContext {
         let requests = settings.cacheRequests
         let key = "record-1"
         let record = PipelineRecord.make(1)
-        let foundationPath = try foundationCacheDirectory(id) + "/" + key + ".json"
         let seedPath = try scratchDirectory("seed/" + id) + "/" + key
         let (worker, notes) = try pythonCache(id)
 
@@ -171,18 +172,6 @@ extension BenchContext {
                         }
                     }
                     guard last?.id == 1 else { throw BenchError("cachedObject returned another record") }
-                    return last
-                }),
-            Contender(
-                kind: .foundation,
-                method: "FileManager.fileExists(atPath:), Data(contentsOf:), JSONDecoder.decode (one decoder)",
-                run: {
-                    let decoder = JSONDecoder()
-                    var last: PipelineRecord?
-                    for _ in 0..<requests where FoundationBaseline.exists(path: foundationPath) {
-                        last = try decoder.decode(PipelineRecord.self, from: try FoundationBaseline.get(path: foundationPath))
-                    }
-                    guard last?.id == 1 else { throw BenchError("JSONDecoder returned another record") }
                     return last
                 }),
         ]
@@ -201,14 +190,12 @@ extension BenchContext {
         return Workload(
             id: id, group: .cache, label: label, objectSize: 0, operations: requests, bytesPerRun: 0,
             metric: .microsecondsPerOperation, writes: false, contenders: contenders,
-            alsoShown: [RatioPair(numerator: .engine, denominator: .foundation)],
             notes: notes + [
                 "cache object: a 20-field struct holding a 1,000-element [Float] (PipelineRecord); in Python the "
                     + "same fields in a dataclass, the embedding a list of floats, pickled (protocol 5)."
             ],
             setUp: {
                 try storage.uploadObject(record, fileName: key, context: context)
-                try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: foundationPath))
                 if let worker {
                     if worker.hasDiskcache { _ = try worker.request("diskcache-set \(key) 1") }
                     _ = try worker.request("seed-put \(seedPath) 1")
@@ -264,8 +251,9 @@ extension BenchContext {
             setUp: { try storage.uploadObject(record, fileName: key, context: context) })
     }
 
-    /// A miss that computes (returns a ready value) and stores, against diskcache's `memoize`
-    /// on a new argument and Foundation's `fileExists` + `JSONEncoder` + `Data.write`.
+    /// A miss that computes (returns a ready value) and stores, against diskcache's `memoize` on
+    /// a new argument. (Foundation's miss, `fileExists` + `JSONEncoder` + `Data.write`, is in the
+    /// hit-rate rows, for the reason given at `makeObjectHit`.)
     private func makeObjectMiss(_ row: CacheRow) throws -> Workload {
         let (id, label) = BenchPlan.cacheNames(row, settings)
         let storage = try storage(.noSync)
@@ -273,11 +261,8 @@ extension BenchContext {
         let misses = settings.cacheMisses
         let record = PipelineRecord.make(1)
         let names = (0..<misses).map { "miss-\($0)" }
-        let foundationDirectory = try foundationCacheDirectory(id)
-        let foundationPaths = names.map { foundationDirectory + "/" + $0 + ".json" }
         let (worker, notes) = try pythonCache(id)
         let removeEngine = { for name in names { try storage.deleteFile(name, context: context) } }
-        let removeFoundation = { for path in foundationPaths { unlink(path) } }
         let runs = RunCounter()
 
         var contenders = [
@@ -290,16 +275,6 @@ extension BenchContext {
                     }
                     return nil
                 }, reset: removeEngine),
-            Contender(
-                kind: .foundation,
-                method: "fileExists (false), JSONEncoder.encode, Data.write(to:) (not atomic, no fsync)",
-                run: {
-                    let encoder = JSONEncoder()
-                    for path in foundationPaths where !FoundationBaseline.exists(path: path) {
-                        try encoder.encode(record).write(to: URL(fileURLWithPath: path))
-                    }
-                    return nil
-                }, reset: removeFoundation),
         ]
         if let worker, worker.hasDiskcache {
             contenders.append(
@@ -312,12 +287,10 @@ extension BenchContext {
         }
         return Workload(
             id: id, group: .cache, label: label, objectSize: 0, operations: misses, bytesPerRun: 0,
-            metric: .microsecondsPerOperation, durability: .noSync, contenders: contenders,
-            alsoShown: [RatioPair(numerator: .engine, denominator: .foundation)], notes: notes,
+            metric: .microsecondsPerOperation, durability: .noSync, contenders: contenders, notes: notes,
             tearDown: {
                 worker?.stop()
                 try? removeEngine()
-                removeFoundation()
             })
     }
 
