@@ -20,10 +20,12 @@ struct StorageBenchCommand: ParsableCommand {
         abstract: "Measure LocalStorage against raw syscalls, Foundation, NIOFileSystem, Python and memcpy.",
         discussion: """
             With no arguments: every workload family at 4 KiB, 1 MiB and 64 MiB in a scratch directory \
-            under the current directory (removed at the end): about 3 minutes at most on 2 cores, under \
-            0.3 GiB of memory and about 0.2 GiB of disk (it refuses to start with less than 0.6 GiB free). \
-            --large adds the 1 GiB rows (about 6 minutes more, 3.2 GiB of memory, 3.5 GiB of disk). \
-            --quick is the CI smoke run (under 30 seconds).
+            under the current directory (removed at the end): about 3 minutes at most on 2 cores, and \
+            about 4 more for the pipeline-cache rows (--workloads cache: their process rows wait for 1 s \
+            computations; python-diskcache, if installed, is one of their contenders), under 0.3 GiB of \
+            memory and about 0.3 GiB of disk (it refuses to start with less than 0.6 GiB free). --large \
+            adds the 1 GiB rows (about 6 minutes more, 3.2 GiB of memory, 3.5 GiB of disk). --quick is the \
+            CI smoke run (about 1 minute on 2 cores shared with other builds).
 
             Method: every row runs each contender once per round, in a random order, until the 95% \
             interval of each marked ratio (median of the per-round ratios, sign-test interval) lies \
@@ -42,7 +44,7 @@ struct StorageBenchCommand: ParsableCommand {
             standard error, the table to standard output.
             """)
 
-    @Flag(help: "CI smoke run: smaller sizes, counts and budgets; under 30 seconds.")
+    @Flag(help: "CI smoke run: smaller sizes, counts and budgets; about 1 minute.")
     var quick = false
 
     @Flag(help: "Add the 1 GiB rows to the plan (about 6 minutes more; 3.2 GiB of memory, 3.5 GiB of disk).")
@@ -61,6 +63,15 @@ struct StorageBenchCommand: ParsableCommand {
         "Comma-separated workload families: \(WorkloadGroup.allCases.map(\.rawValue).joined(separator: ", ")) "
             + "(default: all).", valueName: "list"))
     var workloads: String?
+
+    @Option(help: ArgumentHelp(
+        "Comma-separated substrings of row ids: run only the rows whose id contains one of them, e.g. "
+            + "get-4KiB,small- (ids as in the JSON; default: every row of --workloads).", valueName: "list"))
+    var only: String?
+
+    /// A worker of a process row (`ChildJob` as JSON): the benchmark starts itself in this mode.
+    @Option(help: .private)
+    var child: String?
 
     @Option(help: ArgumentHelp(
         "Seconds of rounds after which a row stops even if its intervals are still wider than --precision "
@@ -146,10 +157,18 @@ struct StorageBenchCommand: ParsableCommand {
             throw ValidationError("--context '\(context)' is not a valid relative context")
         }
         settings.context = context
+        if let only {
+            settings.only = only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !settings.only.isEmpty else { throw ValidationError("--only: no row id given") }
+            if BenchPlan(settings: settings).specs.isEmpty {
+                throw ValidationError("--only \(only): no row of --workloads has an id containing it")
+            }
+        }
         return settings
     }
 
     mutating func run() throws {
+        if let child { Glibc.exit(ChildMode.run(child)) }
         let started = monotonicNanoseconds()
         let date = Date()
         let settings = try makeSettings()

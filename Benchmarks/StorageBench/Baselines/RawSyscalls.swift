@@ -102,6 +102,19 @@ enum RawSyscalls {
         return try readWhole(fd)
     }
 
+    /// A get that may miss: openat (ENOENT: nil), then what `get` does. One lookup, like the
+    /// engine's `downloadFileIfExists`.
+    static func getIfExists(directory: CInt, name: String) throws -> Data? {
+        let fd = CLocalStorage_openat(directory, name, O_RDONLY | O_CLOEXEC, 0)
+        if fd < 0 {
+            let code = CLocalStorage_errno()
+            if code == ENOENT { return nil }
+            throw RawFailure(call: "openat", code: code)
+        }
+        defer { _ = CLocalStorage_close(fd) }
+        return try readWhole(fd)
+    }
+
     /// fstat, one malloc of the file's size, read until full; the buffer becomes a `Data`.
     private static func readWhole(_ fd: CInt) throws -> Data {
         var status = stat()

@@ -74,6 +74,42 @@ struct TargetResult: Codable, Sendable {
     }
 }
 
+/// An absolute target judged against this run's interval of the contender's median: met when
+/// the whole interval is at or below the maximum, missed when the whole interval is above it.
+struct BoundResult: Codable, Sendable {
+    let bound: Bound
+    let description: String
+    /// The contender's median value with its interval.
+    let estimate: MedianInterval?
+    let verdict: Verdict
+
+    init(bound: Bound, estimate: MedianInterval?) {
+        self.bound = bound
+        description = bound.summary
+        self.estimate = estimate
+        if let estimate, estimate.count > 0 {
+            if estimate.upper <= bound.maximum {
+                verdict = .met
+            } else if estimate.lower > bound.maximum {
+                verdict = .missed
+            } else {
+                verdict = .inconclusive
+            }
+        } else {
+            verdict = .notMeasured
+        }
+    }
+
+    /// The bound over the median (above 1: within the bound), with its interval: how the chart
+    /// draws it, on the same axis as the ratios.
+    var headroom: MedianInterval? {
+        guard let estimate, estimate.count > 0 else { return nil }
+        return MedianInterval(
+            median: bound.maximum / max(estimate.median, 1e-12), lower: bound.maximum / max(estimate.upper, 1e-12),
+            upper: bound.maximum / max(estimate.lower, 1e-12), coverage: estimate.coverage, count: estimate.count)
+    }
+}
+
 /// Why a row stopped taking rounds.
 enum StopReason: String, Codable, Sendable {
     /// Every shown ratio's interval came within the chosen precision.
@@ -105,6 +141,8 @@ struct WorkloadResult: Codable, Sendable {
     /// The engine against every baseline, plus every shown pair.
     let ratios: [RatioResult]
     let targets: [TargetResult]
+    /// Absolute targets (a contender's own median against a maximum).
+    let bounds: [BoundResult]
     let notes: [String]
     /// Set when the workload could not complete; its measurements are then partial or empty.
     let error: String?
@@ -121,7 +159,7 @@ struct WorkloadResult: Codable, Sendable {
 extension WorkloadResult {
     init(
         _ workload: Workload, seconds: [[Double]], warmups: [Double], orders: [[Int]], stopReason: StopReason,
-        error: String?, elapsedSeconds: Double
+        error: String?, observations: [String] = [], elapsedSeconds: Double
     ) {
         let contenders = workload.contenders.enumerated().map { slot, contender in
             ContenderResult(
@@ -143,13 +181,16 @@ extension WorkloadResult {
             TargetResult(
                 target: target, estimate: error == nil ? ratios.first { $0.pair == target.pair }?.estimate : nil)
         }
+        let bounds = workload.bounds.map { bound in
+            BoundResult(bound: bound, estimate: error == nil ? contenders.first { $0.kind == bound.kind }?.value : nil)
+        }
         self.init(
             id: workload.id, group: workload.group, label: workload.label, objectSize: workload.objectSize,
             operationsPerRun: workload.operations, bytesPerRun: workload.bytesPerRun, metric: workload.metric,
             durability: workload.durability?.name, threads: workload.threads, rounds: rounds,
             orders: orders.map { $0.map { workload.contenders[$0].kind } }, stopReason: stopReason,
-            contenders: contenders, ratios: ratios, targets: targets, notes: workload.notes, error: error,
-            elapsedSeconds: elapsedSeconds)
+            contenders: contenders, ratios: ratios, targets: targets, bounds: bounds,
+            notes: workload.notes + observations, error: error, elapsedSeconds: elapsedSeconds)
     }
 
     /// A workload that failed before it could be built.
@@ -157,7 +198,8 @@ extension WorkloadResult {
         self.init(
             id: spec.id, group: spec.group, label: spec.label, objectSize: spec.objectSize, operationsPerRun: 0,
             bytesPerRun: 0, metric: .microsecondsPerOperation, durability: nil, threads: nil, rounds: 0, orders: [],
-            stopReason: .failed, contenders: [], ratios: [], targets: [], notes: [], error: error, elapsedSeconds: 0)
+            stopReason: .failed, contenders: [], ratios: [], targets: [], bounds: [], notes: [], error: error,
+            elapsedSeconds: 0)
     }
 }
 #endif

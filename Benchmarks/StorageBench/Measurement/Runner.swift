@@ -74,13 +74,15 @@ struct Runner {
             stopReason = .failed
             progress.fail(spec.label, error)
         }
+        // What the runs observed, read before the tear-down removes what it looks at.
+        let observations = workload.observations()
         do { try workload.tearDown() } catch { failure = failure ?? "tear-down: \(error)" }
         context.settle()
         // Rounds that a failure cut short are dropped, so every contender has the same rounds.
         let complete = orders.count
         let result = WorkloadResult(
             workload, seconds: seconds.map { Array($0.prefix(complete)) }, warmups: warmups, orders: orders,
-            stopReason: stopReason, error: failure,
+            stopReason: stopReason, error: failure, observations: observations,
             elapsedSeconds: Double(monotonicNanoseconds() - started) / 1e9)
         if failure == nil { progress.finish(result) }
         return result

@@ -33,6 +33,15 @@ struct MedianInterval: Codable, Sendable {
     let coverage: Double
     let count: Int
 
+    /// An interval given directly (a transformed one, say).
+    init(median: Double, lower: Double, upper: Double, coverage: Double, count: Int) {
+        self.median = median
+        self.lower = lower
+        self.upper = upper
+        self.coverage = coverage
+        self.count = count
+    }
+
     init(_ values: [Double], confidence: Double = 0.95) {
         let sorted = values.sorted()
         count = sorted.count

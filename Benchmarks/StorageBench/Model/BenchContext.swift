@@ -148,6 +148,27 @@ final class BenchContext {
     /// Absolute path of a name in the shared context directory.
     func path(_ name: String) -> String { directoryPath + "/" + name }
 
+    /// A directory `name` under the scratch directory (outside the store), created if missing:
+    /// the other roots and the Python caches of the pipeline-cache rows.
+    func scratchDirectory(_ name: String) throws -> String {
+        let path = scratch.path + "/" + name
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw BenchError("cannot create \(path): \(error.localizedDescription)")
+        }
+        return path
+    }
+
+    /// This executable, for the workers of the process rows (`--child`).
+    func selfExecutable() throws -> String {
+        do {
+            return try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        } catch {
+            throw BenchError("cannot find this executable through /proc/self/exe: \(error.localizedDescription)")
+        }
+    }
+
     /// Writes back everything dirty on the scratch file system, so no measurement pays for an
     /// earlier one's writeback. Called after every run (untimed).
     func settle() { scratch.syncFileSystem() }

@@ -6,8 +6,9 @@ import LocalStorage
 ///
 /// Execution goes size by size (every put, ingest and get of 4 KiB, then of 1 MiB, ...) so one
 /// payload serves all rows of a size and at most one large payload is alive at a time; then the
-/// rows that share the small-file directory (before the delete row, which drops it), then the
-/// puts on several threads and the listings. The report regroups the rows by workload family.
+/// rows that share the small-file directory and the pipeline-cache rows (before the delete row,
+/// which drops that directory), then the puts on several threads and the listings. The report
+/// regroups the rows by workload family.
 ///
 /// Adding a workload: write a `WorkloadSpec` whose builder returns a `Workload` (a name, a size,
 /// the engine's closure and the baselines' closures — `makeMappedGet` in `PutGetWorkloads.swift`
@@ -62,6 +63,11 @@ struct BenchPlan {
             specs.append(BenchPlan.parallelSpec(.get, settings: settings))
             specs.append(BenchPlan.parallelSpec(.exists, settings: settings))
         }
+        // The pipeline-cache rows; the ifExists hit row reads the small-file directory, so they run
+        // before the delete row drops it.
+        if groups.contains(.cache) {
+            for row in CacheRow.allCases { specs.append(BenchPlan.cacheSpec(row, settings: settings)) }
+        }
         specs += afterFixture
         if groups.contains(.parallel) {
             specs.append(BenchPlan.parallelSpec(.put, settings: settings))
@@ -72,6 +78,9 @@ struct BenchPlan {
                 let listings = index < settings.listingsPerRun.count ? settings.listingsPerRun[index] : 1
                 specs.append(BenchPlan.listSpec(count: count, listings: listings))
             }
+        }
+        if !settings.only.isEmpty {
+            specs = specs.filter { spec in settings.only.contains { spec.id.contains($0) } }
         }
         self.specs = specs
         self.omitted = omitted
@@ -94,14 +103,18 @@ struct BenchPlan {
     var requiredDiskBytes: Int {
         let block = 4096
         let roundedSmall = (settings.smallFileSize + block - 1) / block * block
-        let small = specs.contains { $0.group == .small || $0.group == .parallel }
+        let small = specs.contains { $0.group == .small || $0.group == .parallel || $0.group == .cache }
             ? 2 * settings.smallFileCount * roundedSmall : 0
         let parallel = settings.parallelLargeObjects << 20
-        return 3 * largestObject + small + parallel + (256 << 20)
+        // The eviction row's two roots, each of its limit plus 10%.
+        let eviction = specs.contains { $0.group == .cache } ? 3 * settings.evictionLimitFiles * roundedSmall : 0
+        return 3 * largestObject + small + parallel + eviction + (256 << 20)
     }
 
     /// Inodes the plan needs at its peak.
-    var requiredInodes: Int { 2 * settings.smallFileCount + (settings.listSizes.max() ?? 0) + 4_096 }
+    var requiredInodes: Int {
+        2 * settings.smallFileCount + (settings.listSizes.max() ?? 0) + 3 * settings.evictionLimitFiles + 4_096
+    }
 
     /// Memory the plan needs at its peak: the payload, the memcpy destination and one result.
     var requiredMemoryBytes: Int { 3 * largestObject + (256 << 20) }

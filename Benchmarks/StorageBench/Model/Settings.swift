@@ -60,6 +60,28 @@ struct BenchSettings: Codable, Sendable {
     var parallelLargeObjects: Int
     /// The context (subdirectory of the store root) every workload uses; "" is the root.
     var context: String
+    /// `--only`: run only the rows whose id contains one of these (empty: every row of `groups`).
+    var only: [String] = []
+
+    // The pipeline-cache rows (issue 9).
+    /// Lookups per run of the object hit, decode and hit-rate rows.
+    var cacheRequests: Int
+    /// Computing misses per run of the object miss row.
+    var cacheMisses: Int
+    /// How long the computation of the process rows takes (issue 9: 1 s).
+    var computeSeconds: Double
+    /// Processes asking for one key in the process rows.
+    var cacheProcesses: Int
+    /// The expiry of diskcache's lock recipe in the takeover row (issue 9 measured 5 s).
+    var diskcacheLockExpireSeconds: Double
+    /// Lock acquire+release cycles per run.
+    var lockCycles: Int
+    /// Bytes of the array rows.
+    var arrayBytes: Int
+    /// The eviction row's limit, in 4 KiB files (the root is kept at it).
+    var evictionLimitFiles: Int
+    /// Uploads per run of the eviction row.
+    var evictionBatch: Int
 
     /// The time budget of a row moving objects of `size` bytes.
     func budget(forObjectSize size: Int) -> Double {
@@ -81,7 +103,8 @@ struct BenchSettings: Codable, Sendable {
     static let largeSize = 1 << 30
     static let quickSizes = [4 << 10, 1 << 20, 16 << 20]
 
-    /// The default plan: about 3 minutes on 2 shared cores with a virtualized ext4 disk.
+    /// The default plan: about 3 minutes on 2 shared cores with a virtualized ext4 disk, and about
+    /// 4 more for the pipeline-cache rows.
     static func standard(quick: Bool) -> BenchSettings {
         BenchSettings(
             quick: quick,
@@ -108,7 +131,16 @@ struct BenchSettings: Codable, Sendable {
             threads: 2,
             parallelLargeThreads: 4,
             parallelLargeObjects: quick ? 16 : 64,
-            context: "bench")
+            context: "bench",
+            cacheRequests: quick ? 100 : 500,
+            cacheMisses: quick ? 50 : 200,
+            computeSeconds: quick ? 0.25 : 1,
+            cacheProcesses: 4,
+            diskcacheLockExpireSeconds: quick ? 0.5 : 5,
+            lockCycles: quick ? 2_000 : 20_000,
+            arrayBytes: quick ? 16 << 20 : 64 << 20,
+            evictionLimitFiles: quick ? 200 : 4_000,
+            evictionBatch: quick ? 20 : 400)
     }
 }
 #endif

@@ -24,6 +24,15 @@ enum ContenderKind: String, Codable, CaseIterable, Sendable {
     case python
     /// `memcpy` of the same bytes: the in-memory bandwidth that bounds page-cache I/O.
     case memcpy
+    /// The engine moving the same bytes as `Data` (`uploadFile`/`downloadFile`), in rows that
+    /// measure what a typed API (arrays) costs over the plain one.
+    case engineData
+    /// The engine without `CacheLimits`, in the row that measures what automatic eviction costs.
+    case engineUnbounded
+    /// python-diskcache (`Cache.get`, `memoize`, `recipes.Lock`), the cache pipelines use in Python.
+    case diskcache
+    /// The seed's Python storage: pickle to a file; check, read and unpickle.
+    case seed
 
     /// The column title (at most 12 characters).
     var title: String {
@@ -38,6 +47,10 @@ enum ContenderKind: String, Codable, CaseIterable, Sendable {
         case .nioFromSync: "NIO sync"
         case .python: "Python"
         case .memcpy: "memcpy"
+        case .engineData: "LS Data"
+        case .engineUnbounded: "LS no limits"
+        case .diskcache: "diskcache"
+        case .seed: "seed"
         }
     }
 
@@ -57,7 +70,8 @@ enum ContenderKind: String, Codable, CaseIterable, Sendable {
         case .foundation:
             "Foundation: Data.write(.atomic) (it fsyncs, so only in .fileSync/.fullSync rows), "
                 + "Data(contentsOf:), FileManager's fileExists, copyItem, moveItem, removeItem and "
-                + "contentsOfDirectory (unsorted)."
+                + "contentsOfDirectory (unsorted); in the pipeline-cache rows, JSONEncoder and JSONDecoder "
+                + "with fileExists, Data(contentsOf:) and Data.write(to:) without .atomic (no fsync)."
         case .nio:
             "NIO: swift-nio's _NIOFileSystem (FileSystem.shared) awaited from one async task: "
                 + "write(toFileAt:options: .newFile(replaceExisting: true)), ByteBuffer(contentsOf:), "
@@ -66,6 +80,18 @@ enum ContenderKind: String, Codable, CaseIterable, Sendable {
             "NIO sync: the same calls from synchronous code, each one bridged (a Task plus a semaphore)."
         case .python: "Python: os.listdir (unsorted), timed inside a python3 process that the row starts once."
         case .memcpy: "memcpy: the same bytes copied into a touched buffer (memory bandwidth, the bound)."
+        case .engineData:
+            "LS Data: the same engine storing or reading the same bytes as Data (uploadFile, downloadFile)."
+        case .engineUnbounded:
+            "LS no limits: the same engine on a root of the same size opened without CacheLimits."
+        case .diskcache:
+            "diskcache: python-diskcache (Cache in a directory beside the store; SQLite in WAL mode, values "
+                + "pickled) on the same object, timed inside python3 (one process per row, or one per worker in "
+                + "the process rows); left out, with a note, when the module is not installed."
+        case .seed:
+            "seed: the seed's Python storage on the same object: pickle.dump to a file; a read is "
+                + "os.path.exists, open + read, pickle.loads (its own check_if_exists and download_file scan "
+                + "the directory with os.listdir, which only costs more), timed inside python3."
         }
     }
 }
@@ -114,6 +140,8 @@ enum WorkloadGroup: String, Codable, CaseIterable, Sendable, Comparable {
     case list
     /// The same work on several threads against one.
     case parallel
+    /// The pipeline cache: objects, get-or-compute, arrays, locks, limits (issue 9).
+    case cache
 
     var title: String {
         switch self {
@@ -124,6 +152,7 @@ enum WorkloadGroup: String, Codable, CaseIterable, Sendable, Comparable {
         case .small: "small files (a directory of many 4 KiB files)"
         case .list: "list a directory (names, sorted by LocalStorage and raw)"
         case .parallel: "threads (the same work on N threads against one)"
+        case .cache: "pipeline cache (objects, get-or-compute across processes, arrays, locks, limits)"
         }
     }
 
@@ -179,6 +208,18 @@ struct Target: Codable, Sendable {
     var summary: String { "≥\(formatRatio(minimum)) \(pair.denominator.title)" }
 }
 
+/// An absolute target: the most one contender's median may be, in the row's metric (µs or ms
+/// per operation), for targets that are times rather than ratios ("all four done within 1.3 s",
+/// "50,000 lock cycles per second"). See `Targets.swift`.
+struct Bound: Codable, Sendable {
+    let kind: ContenderKind
+    /// The largest acceptable median, in the row's metric.
+    let maximum: Double
+    /// How the target reads, e.g. "≤1,300 ms" or "≥50,000/s".
+    let summary: String
+    let source: String
+}
+
 /// One row of the benchmark: the same work done by the engine and by each baseline, on the
 /// same bytes, in rounds of every contender in a random order (see `Runner`).
 struct Workload {
@@ -202,6 +243,8 @@ struct Workload {
     /// The engine first, then the baselines.
     let contenders: [Contender]
     let targets: [Target]
+    /// Absolute targets on contenders' own medians.
+    let bounds: [Bound]
     /// The ratios the report shows for this row (and the runner tightens): the targets' pairs,
     /// or else LocalStorage against the raw loop; then the row's `alsoShown` pairs.
     let shownRatios: [RatioPair]
@@ -211,12 +254,16 @@ struct Workload {
     var setUp: () throws -> Void = {}
     /// Untimed, once at the end, even after a failure: free memory, delete fixtures.
     var tearDown: () throws -> Void = {}
+    /// Called once after the rounds: what the runs observed beyond their times (how many
+    /// computations ran, say), added to the row's notes.
+    var observations: () -> [String] = { [] }
 
     init(
         id: String, group: WorkloadGroup, label: String, objectSize: Int, operations: Int, bytesPerRun: Int,
         metric: Metric, durability: Durability? = nil, threads: Int? = nil, writes: Bool = true,
-        contenders: [Contender], alsoShown: [RatioPair] = [],
-        notes: [String] = [], setUp: @escaping () throws -> Void = {}, tearDown: @escaping () throws -> Void = {}
+        contenders: [Contender], alsoShown: [RatioPair] = [], bounds: [Bound] = [],
+        notes: [String] = [], setUp: @escaping () throws -> Void = {}, tearDown: @escaping () throws -> Void = {},
+        observations: @escaping () -> [String] = { [] }
     ) {
         self.id = id
         self.group = group
@@ -231,6 +278,7 @@ struct Workload {
         self.contenders = contenders
         let present = Set(contenders.map(\.kind))
         targets = Targets.for(id: id).filter { present.contains($0.pair.numerator) && present.contains($0.pair.denominator) }
+        self.bounds = bounds.filter { present.contains($0.kind) }
         var shown: [RatioPair]
         if !targets.isEmpty {
             shown = targets.map(\.pair)
@@ -244,6 +292,7 @@ struct Workload {
         self.notes = notes
         self.setUp = setUp
         self.tearDown = tearDown
+        self.observations = observations
     }
 }
 

@@ -34,7 +34,7 @@ struct BenchReport: Codable, Sendable {
         directory: String, settings: BenchSettings, results: [WorkloadResult], omitted: [String]
     ) {
         tool = "storage-bench"
-        schemaVersion = 2
+        schemaVersion = 3
         self.date = date.ISO8601Format()
         self.command = command
         self.elapsedSeconds = elapsedSeconds
@@ -50,7 +50,7 @@ struct BenchReport: Codable, Sendable {
         }.map(\.element)
         self.results = ordered
         self.omitted = omitted
-        let verdicts = ordered.flatMap(\.targets).map(\.verdict)
+        let verdicts = ordered.flatMap(\.targets).map(\.verdict) + ordered.flatMap(\.bounds).map(\.verdict)
         targetsMet = verdicts.filter { $0 == .met }.count
         targetsMissed = verdicts.filter { $0 == .missed }.count
         targetsInconclusive = verdicts.filter { $0 == .inconclusive }.count
@@ -76,7 +76,9 @@ struct BenchReport: Codable, Sendable {
                 + "outlier round moves it by one rank at most).",
             "Targets: met when the whole interval is at or above the target, missed when it is wholly below, "
                 + "inconclusive when it straddles it. Missed targets are measurements: the exit status stays "
-                + "0; it is non-zero only when a workload fails or the run cannot start.",
+                + "0; it is non-zero only when a workload fails or the run cannot start. A few targets are "
+                + "times, not ratios (≤ a duration, ≥ a rate): they are judged the same way on the interval of "
+                + "the contender's own median.",
             "Page cache: not dropped (that needs root). Every timed run starts from the same state instead: "
                 + "the previous run's outputs deleted and, in rows that write, syncfs(2) issued, untimed, so "
                 + "no run pays for another's writeback. Reads hit a warm page cache for every contender alike.",

@@ -30,7 +30,9 @@ enum SVGChart {
         var body = ""
         var y = top
         for group in WorkloadGroup.allCases {
-            let rows = report.results.filter { $0.group == group && $0.error == nil && !$0.shownRatios.isEmpty }
+            let rows = report.results.filter {
+                $0.group == group && $0.error == nil && !($0.shownRatios.isEmpty && $0.bounds.isEmpty)
+            }
             guard !rows.isEmpty else { continue }
             body += text(group.title, x: 12, y: y + 15, size: 13, weight: "bold")
             y += sectionHeight
@@ -68,6 +70,28 @@ enum SVGChart {
                         size: 10, color: "#334155")
                     y += barHeight + rowGap
                 }
+                // Absolute targets: the bound over the median (right of 1×: within the bound).
+                for bound in row.bounds {
+                    guard let headroom = bound.headroom else { continue }
+                    let color = colors[bound.verdict] ?? colors[nil] ?? ("#2563eb", "")
+                    let label = "\(row.label), \(bound.bound.kind.title) \(bound.description)"
+                    body += text(label, x: labelRight, y: y + barHeight - 2, size: 11, anchor: "end")
+                    let start = x(1), end = x(headroom.median)
+                    body += "<rect x=\"\(f(min(start, end)))\" y=\"\(f(y))\" width=\"\(f(max(1, abs(end - start))))\" "
+                        + "height=\"\(f(barHeight))\" fill=\"\(color.fill)\" fill-opacity=\"0.8\"><title>"
+                        + escape("\(label): bound ÷ median \(TextReport.formatEstimate(headroom))") + "</title></rect>\n"
+                    let middle = y + barHeight / 2
+                    body += "<line x1=\"\(f(x(headroom.lower)))\" y1=\"\(f(middle))\" x2=\"\(f(x(headroom.upper)))\" "
+                        + "y2=\"\(f(middle))\" stroke=\"#0f172a\" stroke-width=\"1.5\"/>\n"
+                    body += "<line x1=\"\(f(start))\" y1=\"\(f(y - 3))\" x2=\"\(f(start))\" y2=\"\(f(y + barHeight + 3))\" "
+                        + "stroke=\"#7c3aed\" stroke-width=\"2.5\"><title>target "
+                        + escape(bound.description) + "</title></line>\n"
+                    let valueX = max(x(headroom.upper), end, start) + 6
+                    body += text(
+                        TextReport.formatEstimate(headroom), x: min(valueX, plotRight + 4), y: y + barHeight - 2,
+                        size: 10, color: "#334155")
+                    y += barHeight + rowGap
+                }
             }
             y += 4
         }
@@ -84,7 +108,8 @@ enum SVGChart {
             size: 11, color: "#475569")
         svg += text(
             "Bars: median of per-round ratios (log scale); whiskers: 95% interval; purple tick: target. "
-                + "Colour: the target's verdict.", x: 12, y: 60, size: 11, color: "#475569")
+                + "Colour: the target's verdict. Time targets: the bound ÷ the median (right of 1×: within it).",
+            x: 12, y: 60, size: 11, color: "#475569")
         var legendX = 12.0
         for verdict in [Verdict.met, .missed, .inconclusive, nil] {
             guard let entry = colors[verdict] else { continue }

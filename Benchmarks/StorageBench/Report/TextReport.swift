@@ -49,13 +49,22 @@ enum TextReport {
         let open = report.results.flatMap { result in
             result.targets.filter { $0.verdict != .met }.map { (result, $0) }
         }
-        if !open.isEmpty {
+        let openBounds = report.results.flatMap { result in
+            result.bounds.filter { $0.verdict != .met }.map { (result, $0) }
+        }
+        if !open.isEmpty || !openBounds.isEmpty {
             out += "\nTargets not met in this run\n"
             for (result, target) in open {
                 let ratio = target.estimate.map(formatEstimate) ?? "—"
                 out += wrap(
                     "- \(target.verdict.rawValue): \(result.label), \(target.target.pair.label) \(ratio), "
                         + "target \(target.description) (\(target.target.source))", indent: "  ")
+            }
+            for (result, bound) in openBounds {
+                let value = bound.estimate.map { formatValueEstimate($0) + " " + result.metric.rawValue } ?? "—"
+                out += wrap(
+                    "- \(bound.verdict.rawValue): \(result.label), \(bound.bound.kind.title) \(value), "
+                        + "target \(bound.description) (\(bound.bound.source))", indent: "  ")
             }
         }
         if !report.failedWorkloads.isEmpty {
@@ -99,6 +108,12 @@ enum TextReport {
                 }
                 return item
             }
+            for bound in row.bounds {
+                let value = bound.estimate.map(formatValueEstimate) ?? "—"
+                items.append(
+                    "\(bound.bound.kind.title) \(bound.description): \(value) "
+                        + (bound.verdict == .missed ? "MISSED" : bound.verdict.rawValue))
+            }
             items.append("\(row.rounds) rounds" + (row.stopReason == .precise ? "" : " (\(row.stopReason.rawValue))"))
             out += joinWrapped(items, first: "  » ", indent: "    ")
         }
@@ -109,6 +124,11 @@ enum TextReport {
     static func formatEstimate(_ estimate: MedianInterval) -> String {
         func bare(_ ratio: Double) -> String { formatRatio(ratio).replacingOccurrences(of: "×", with: "") }
         return "\(formatRatio(estimate.median)) [\(bare(estimate.lower))–\(bare(estimate.upper))]"
+    }
+
+    /// "1,043 [1,020–1,071]": a median value with its interval.
+    static func formatValueEstimate(_ estimate: MedianInterval) -> String {
+        "\(formatValue(estimate.median)) [\(formatValue(estimate.lower))–\(formatValue(estimate.upper))]"
     }
 
     /// Items joined by " · ", broken into lines of at most `width` columns.
