@@ -905,7 +905,12 @@ final class SweepFixture {
         #expect(error.operation == op.operation, "\(label): operation \(error.operation): \(error)")
         // The caller's own handle has no path; the move's source is named by its path.
         let path: String?
+        let exports: [SweepOperation] = [.exportToFile, .exportToPipe, .exportToSocket]
+        let writesDestination: Set<Syscall> = [.write, .copyFileRange, .sendfile, .splice]
         if case .failsAs = site.step.expect {
+            path = nil
+        } else if exports.contains(op), writesDestination.contains(syscall), [ENOSPC, EDQUOT, EFBIG].contains(errno) {
+            // A full destination is the destination's failure, named by its descriptor.
             path = nil
         } else if op.kind == .move && (site.index < 2 || (site.step.syscall == .renameat && site.call == 1)) {
             // Opening and inspecting the source, and the rename that takes the source name in.

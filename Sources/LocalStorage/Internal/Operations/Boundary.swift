@@ -105,7 +105,10 @@ extension LocalStorage {
                     code: .destinationUnwritable, operation: .export, syscall: error.syscall.rawValue,
                     errno: error.errno.rawValue, path: engine.absolutePath(target.relativePath),
                     message: "the destination cannot be written")
-            } catch let error as SyscallError where [ENOSPC, EDQUOT, EFBIG].contains(error.errno.rawValue) {
+            } catch let error as SyscallError
+                where [ENOSPC, EDQUOT, EFBIG].contains(error.errno.rawValue)
+                && [.write, .copyFileRange, .sendfile, .splice].contains(error.syscall)
+            {
                 // Only the destination is written: its failure is not the stored file's.
                 throw LocalStorageError(
                     code: LocalStorageError.Code(mapping: error.errno, from: error.syscall), operation: .export,
