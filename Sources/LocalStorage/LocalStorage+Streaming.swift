@@ -89,7 +89,8 @@ extension LocalStorage {
     /// - Returns: The number of bytes written: the size of the version that was opened.
     /// - Throws: ``LocalStorageError`` with operation ``LocalStorageError/Operation/export``:
     ///   `.notFound` for a missing file, `.destinationUnwritable` if `destination` cannot be
-    ///   written.
+    ///   written; `.noSpace`, `.quotaExceeded` or `.fileTooLarge` (with no path: the stored file
+    ///   is not at fault) when the destination is full.
     ///
     /// ## Implementation
     ///
