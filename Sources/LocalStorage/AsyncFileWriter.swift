@@ -1,13 +1,14 @@
 import Foundation
 import Synchronization
 
-/// Writes one file's content in chunks from async code: the async counterpart of `FileWriter`.
+/// Writes one file's content in chunks from async code: the async counterpart of ``FileWriter``.
 ///
-/// Get one from `LocalStorage.withFileWriter(fileName:context:_:)` with an async closure; it is
-/// valid only inside that closure. Small writes are gathered in memory (256 KiB); each flush
-/// runs on the storage's I/O threads, never on the cooperative pool. Nothing is visible under
-/// the name until the closure returns, and then all of it at once. Call it from one task at a
-/// time: concurrent writes are each whole, but their order is not defined.
+/// Get one from ``LocalStorage/withFileWriter(fileName:context:_:)-(_,_,(AsyncFileWriter)->R)``
+/// with an async closure; it is valid only inside that closure. Small writes are gathered in
+/// memory (256 KiB); each flush runs on the storage's I/O threads, never on the cooperative
+/// pool. Nothing is visible under the name until the closure returns, and then all of it at
+/// once. Call it from one task at a time: concurrent writes are each whole, but their order is
+/// not defined.
 public final class AsyncFileWriter: Sendable {
     private struct State {
         var buffer = Data()
@@ -52,12 +53,12 @@ public final class AsyncFileWriter: Sendable {
 
     /// Appends bytes.
     /// - Parameter bytes: The bytes to append.
-    /// - Throws: As `write(_:)` for `Data`.
+    /// - Throws: As ``write(_:)-(Data)``.
     public func write(_ bytes: [UInt8]) async throws { try await write(Data(bytes)) }
 
     /// Appends a string's UTF-8 bytes.
     /// - Parameter string: The string to append.
-    /// - Throws: As `write(_:)` for `Data`.
+    /// - Throws: As ``write(_:)-(Data)``.
     public func write(_ string: String) async throws { try await write(Data(string.utf8)) }
 
     private func flush(_ data: Data) async throws {

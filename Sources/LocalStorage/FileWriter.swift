@@ -3,9 +3,10 @@ import Glibc
 
 /// Writes one file's content in chunks, for producers that generate data piece by piece.
 ///
-/// Get one from `LocalStorage.withFileWriter(fileName:context:_:)`; it is valid only inside that
-/// closure. Small writes are gathered in a 256 KiB buffer; large ones go straight to the kernel.
-/// Nothing is visible under the name until the closure returns, and then all of it at once.
+/// Get one from ``LocalStorage/withFileWriter(fileName:context:_:)-(_,_,(FileWriter)->R)``; it is
+/// valid only inside that closure. Small writes are gathered in a 256 KiB buffer; large ones go
+/// straight to the kernel. Nothing is visible under the name until the closure returns, and then
+/// all of it at once.
 public final class FileWriter {
     private let fd: CInt
     private let buffer: UnsafeMutableRawPointer
@@ -61,12 +62,18 @@ public final class FileWriter {
     }
 
     /// Appends the bytes of `data`.
+    /// - Parameter data: The bytes to append.
+    /// - Throws: As ``write(contentsOf:)``.
     public func write(_ data: Data) throws { try data.withUnsafeBytes { try write(contentsOf: $0) } }
 
     /// Appends `bytes`.
+    /// - Parameter bytes: The bytes to append.
+    /// - Throws: As ``write(contentsOf:)``.
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write(contentsOf: $0) } }
 
     /// Appends the UTF-8 bytes of `string`.
+    /// - Parameter string: The string whose UTF-8 bytes to append.
+    /// - Throws: As ``write(contentsOf:)``.
     public func write(_ string: String) throws {
         var string = string
         try string.withUTF8 { try write(contentsOf: UnsafeRawBufferPointer($0)) }

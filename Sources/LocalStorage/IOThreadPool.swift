@@ -6,9 +6,9 @@ import Synchronization
 /// thread of Swift's cooperative pool (which has one thread per core: two blocked reads there
 /// stall every task of a two-core machine).
 ///
-/// Threads start on demand, up to `maximumThreads`, and then wait for work. Every
-/// `LocalStorage` uses `IOThreadPool.shared` unless given another. A pool's threads live as long
-/// as the process.
+/// Threads start on demand, up to ``maximumThreads``, and then wait for work. The async API of
+/// every ``LocalStorage/LocalStorage`` runs on ``shared``; set its ``maximumThreads`` to resize
+/// it. A pool's threads live as long as the process.
 public final class IOThreadPool: Sendable {
     /// The pool every storage uses by default: at most 8 threads, a size for I/O (several calls
     /// waiting on the disk at once), not the core count.

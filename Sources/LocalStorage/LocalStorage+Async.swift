@@ -18,8 +18,13 @@ extension LocalStorage {
 
     // MARK: Upload
 
-    /// Stores `file`, the content as text (UTF-8): `uploadFile(file:fileName:context:directStream:)`
-    /// on the I/O pool.
+    /// Stores `file`, the content as text (UTF-8):
+    /// ``uploadFile(file:fileName:context:directStream:)-6wdz3`` on the I/O pool.
+    /// - Parameters:
+    ///   - file: The content.
+    ///   - fileName: The name to store it under (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
+    ///   - directStream: No effect for in-memory content.
     /// - Returns: The on-disk name.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     @discardableResult
@@ -27,7 +32,13 @@ extension LocalStorage {
         try await offload { try self.uploadFile(file: file, fileName: fileName, context: context, directStream: directStream) }
     }
 
-    /// Stores `file`'s bytes: `uploadFile(file:fileName:context:directStream:)` on the I/O pool.
+    /// Stores `file`'s bytes: ``uploadFile(file:fileName:context:directStream:)-7gere`` on the
+    /// I/O pool.
+    /// - Parameters:
+    ///   - file: The content.
+    ///   - fileName: The name to store it under (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
+    ///   - directStream: No effect for in-memory content.
     /// - Returns: The on-disk name.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     @discardableResult
@@ -35,7 +46,13 @@ extension LocalStorage {
         try await offload { try self.uploadFile(file: file, fileName: fileName, context: context, directStream: directStream) }
     }
 
-    /// Stores `file`'s bytes: `uploadFile(file:fileName:context:directStream:)` on the I/O pool.
+    /// Stores `file`'s bytes: ``uploadFile(file:fileName:context:directStream:)-5yyks`` on the
+    /// I/O pool.
+    /// - Parameters:
+    ///   - file: The content.
+    ///   - fileName: The name to store it under (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
+    ///   - directStream: No effect for in-memory content.
     /// - Returns: The on-disk name.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     @discardableResult
@@ -44,7 +61,12 @@ extension LocalStorage {
     }
 
     /// Stores what `file` holds from its offset to its end (streamed, bounded memory):
-    /// `uploadFile(file:fileName:context:directStream:)` on the I/O pool.
+    /// ``uploadFile(file:fileName:context:directStream:)-74t9p`` on the I/O pool.
+    /// - Parameters:
+    ///   - file: The source: a regular file, a pipe or a socket, read from its current offset.
+    ///   - fileName: The name to store it under (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
+    ///   - directStream: Move the bytes kernel-side where the kernel can.
     /// - Returns: The on-disk name.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     @discardableResult
@@ -52,7 +74,12 @@ extension LocalStorage {
         try await offload { try self.uploadFile(file: file, fileName: fileName, context: context, directStream: directStream) }
     }
 
-    /// Moves the file at `path` in: `uploadFile(movingFileAt:fileName:context:)` on the I/O pool.
+    /// Moves the file at `path` in: ``uploadFile(movingFileAt:fileName:context:)-7cunm`` on the
+    /// I/O pool.
+    /// - Parameters:
+    ///   - path: The file to move in (absolute, or relative to the current directory).
+    ///   - fileName: The name to store it under (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: The on-disk name.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled (a
     ///   cancelled cross-device copy puts the source back).
@@ -69,13 +96,13 @@ extension LocalStorage {
     /// }
     /// ```
     ///
-    /// As `withFileWriter(fileName:context:_:)`: when `body` throws (cancellation included),
-    /// everything is discarded, no temp file is left and the previous version stays; once a
-    /// write failed nothing is stored.
+    /// As ``withFileWriter(fileName:context:_:)-(_,_,(FileWriter)->R)``: when `body` throws
+    /// (cancellation included), everything is discarded, no temp file is left and the previous
+    /// version stays; once a write failed nothing is stored.
     /// - Parameters:
-    ///   - fileName: The name to store under (after `fileName(for:)`).
+    ///   - fileName: The name to store under (after ``fileName(for:)``).
     ///   - context: The context; created if missing.
-    ///   - body: Writes the content; may await.
+    ///   - body: Writes the content with the ``AsyncFileWriter`` it is given; may await.
     /// - Returns: What `body` returns.
     /// - Throws: What `body` throws, unchanged; `LocalStorageError` for the storage's failures.
     @discardableResult
@@ -110,31 +137,44 @@ extension LocalStorage {
 
     // MARK: Download
 
-    /// The complete content of a stored file: `downloadFile(_:context:)` on the I/O pool.
+    /// The complete content of a stored file: ``downloadFile(_:context:)-3xiqc`` on the I/O pool.
+    /// - Parameters:
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: The bytes.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func downloadFile(_ fileName: String, context: String) async throws -> Data {
         try await offload { try self.downloadFile(fileName, context: context) }
     }
 
-    /// The content, or nil when no such file is stored: `downloadFileIfExists(_:context:)` on
-    /// the I/O pool.
+    /// The content, or nil when no such file is stored: ``downloadFileIfExists(_:context:)-166sz``
+    /// on the I/O pool.
+    /// - Parameters:
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: The bytes, or nil.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func downloadFileIfExists(_ fileName: String, context: String) async throws -> Data? {
         try await offload { try self.downloadFileIfExists(fileName, context: context) }
     }
 
-    /// The content of each name, nil where none is stored: `downloadFiles(_:context:)` on the
-    /// I/O pool.
+    /// The content of each name, nil where none is stored: ``downloadFiles(_:context:)-1wn2r`` on
+    /// the I/O pool.
+    /// - Parameters:
+    ///   - fileNames: The stored names (each after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: One entry per name, in order.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func downloadFiles(_ fileNames: [String], context: String) async throws -> [Data?] {
         try await offload { try self.downloadFiles(fileNames, context: context) }
     }
 
-    /// Writes a stored file's content to `destination`, kernel-side: `downloadFile(_:context:to:)`
-    /// on the I/O pool.
+    /// Writes a stored file's content to `destination`, kernel-side:
+    /// ``downloadFile(_:context:to:)-2aykk`` on the I/O pool.
+    /// - Parameters:
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
+    ///   - destination: Where to write: a regular file, a pipe or a socket, open for writing.
     /// - Returns: The number of bytes written.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled (what
     ///   was written to `destination` by then stays there).
@@ -144,22 +184,34 @@ extension LocalStorage {
     }
 
     /// The content mapped into memory (or read, with `mapped: false`):
-    /// `downloadFile(_:context:mapped:)` on the I/O pool.
+    /// ``downloadFile(_:context:mapped:)-7l63a`` on the I/O pool.
+    /// - Parameters:
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
+    ///   - mapped: Map the file instead of reading it.
     /// - Returns: The bytes.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func downloadFile(_ fileName: String, context: String, mapped: Bool) async throws -> Data {
         try await offload { try self.downloadFile(fileName, context: context, mapped: mapped) }
     }
 
-    /// Opens a stored file for reading in chunks: `openReader(_:context:chunkSize:)` on the I/O
-    /// pool. Its `for try await` iteration reads on the I/O pool too.
+    /// Opens a stored file for reading in chunks: ``openReader(_:context:chunkSize:)-66z5a`` on
+    /// the I/O pool. Its `for try await` iteration reads on the I/O pool too.
+    /// - Parameters:
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
+    ///   - chunkSize: The size of each chunk but the last (at least 1).
     /// - Returns: The reader.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func openReader(_ fileName: String, context: String, chunkSize: Int = 1 << 20) async throws -> StoredFileReader {
         try await offload { try self.openReader(fileName, context: context, chunkSize: chunkSize) }
     }
 
-    /// A handle open for reading on a stored file: `getFileByHashcode(_:context:)` on the I/O pool.
+    /// A handle open for reading on a stored file: ``getFileByHashcode(_:context:)-6p2yb`` on the
+    /// I/O pool.
+    /// - Parameters:
+    ///   - hashcode: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: The handle.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func getFileByHashcode(_ hashcode: String, context: String) async throws -> FileHandle {
@@ -168,34 +220,47 @@ extension LocalStorage {
 
     // MARK: Lookups and deletes
 
-    /// Whether a regular file of that name is stored: `checkIfExists(_:context:)` on the I/O pool.
+    /// Whether a regular file of that name is stored: ``checkIfExists(_:context:)-i0m1`` on the
+    /// I/O pool.
+    /// - Parameters:
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: Whether it exists.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func checkIfExists(_ fileName: String, context: String) async throws -> Bool {
         try await offload { try self.checkIfExists(fileName, context: context) }
     }
 
-    /// Whether each name is stored: `checkIfExists(_:context:)` for many names, on the I/O pool.
+    /// Whether each name is stored: ``checkIfExists(_:context:)-8orzo`` for many names, on the
+    /// I/O pool.
+    /// - Parameters:
+    ///   - fileNames: The stored names (each after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: One answer per name, in order.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func checkIfExists(_ fileNames: [String], context: String) async throws -> [Bool] {
         try await offload { try self.checkIfExists(fileNames, context: context) }
     }
 
-    /// The names stored in a context, sorted: `listStoredFiles(_:)` on the I/O pool.
+    /// The names stored in a context, sorted: ``listStoredFiles(_:)-12f3r`` on the I/O pool.
+    /// - Parameter context: The context; `""` is the root.
     /// - Returns: The names.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func listStoredFiles(_ context: String) async throws -> [String] {
         try await offload { try self.listStoredFiles(context) }
     }
 
-    /// Removes a stored file: `deleteFile(_:context:)` on the I/O pool.
+    /// Removes a stored file: ``deleteFile(_:context:)-7vk1d`` on the I/O pool.
+    /// - Parameters:
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func deleteFile(_ fileName: String, context: String) async throws {
         try await offload { try self.deleteFile(fileName, context: context) }
     }
 
-    /// Removes orphaned temp files under the whole root: `removeOrphanedTempFiles()` on the I/O pool.
+    /// Removes orphaned temp files under the whole root: ``removeOrphanedTempFiles()-sy0d`` on the
+    /// I/O pool.
     /// - Returns: How many were removed.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     @discardableResult
@@ -205,28 +270,34 @@ extension LocalStorage {
 
     // MARK: Metadata and limits
 
-    /// The size and dates of one stored file: `fileInfo(_:context:)` on the I/O pool.
+    /// The size and dates of one stored file: ``fileInfo(_:context:)-146ws`` on the I/O pool.
+    /// - Parameters:
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: What is known of it.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func fileInfo(_ fileName: String, context: String) async throws -> StoredFileInfo {
         try await offload { try self.fileInfo(fileName, context: context) }
     }
 
-    /// `fileInfo` of every stored file of a context: `listStoredFileInfo(_:)` on the I/O pool.
+    /// `fileInfo` of every stored file of a context: ``listStoredFileInfo(_:)-5yckb`` on the I/O
+    /// pool.
+    /// - Parameter context: The context; `""` is the root.
     /// - Returns: One entry per file, sorted by name.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func listStoredFileInfo(_ context: String) async throws -> [StoredFileInfo] {
         try await offload { try self.listStoredFileInfo(context) }
     }
 
-    /// The files and bytes of the whole root: `usage()` on the I/O pool.
+    /// The files and bytes of the whole root: ``usage()-9oh83`` on the I/O pool.
     /// - Returns: The totals.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func usage() async throws -> StorageUsage {
         try await offload { try self.usage() }
     }
 
-    /// Enforces `limits` on the whole root: `prune(_:)` on the I/O pool.
+    /// Enforces `limits` on the whole root: ``prune(_:)-7i1q0`` on the I/O pool.
+    /// - Parameter limits: The bounds to enforce.
     /// - Returns: What was removed and what remains.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     @discardableResult

@@ -9,8 +9,13 @@ import Foundation
 extension LocalStorage {
     // MARK: Objects and arrays
 
-    /// Stores a `Codable` value in the compact binary format: `uploadObject(_:fileName:context:)`
-    /// with its encoding on the calling task and its write on the I/O pool.
+    /// Stores a `Codable` value in the compact binary format:
+    /// ``uploadObject(_:fileName:context:)-2wtkw`` with its encoding on the calling task and its
+    /// write on the I/O pool.
+    /// - Parameters:
+    ///   - object: The value to store.
+    ///   - fileName: The name to store it under (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: The on-disk name.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     @discardableResult
@@ -18,8 +23,14 @@ extension LocalStorage {
         try await uploadObject(object, fileName: fileName, context: context, encoding: .binary)
     }
 
-    /// Stores a `Codable` value in the given encoding: `uploadObject(_:fileName:context:encoding:)`
-    /// with its encoding on the calling task and its write on the I/O pool.
+    /// Stores a `Codable` value in the given encoding:
+    /// ``uploadObject(_:fileName:context:encoding:)-6e8rs`` with its encoding on the calling task
+    /// and its write on the I/O pool.
+    /// - Parameters:
+    ///   - object: The value to store.
+    ///   - fileName: The name to store it under (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
+    ///   - encoding: How to encode the value.
     /// - Returns: The on-disk name.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     @discardableResult
@@ -44,8 +55,12 @@ extension LocalStorage {
         return target.name
     }
 
-    /// The value stored with `uploadObject`: `downloadObject(_:fileName:context:)` with its read
-    /// on the I/O pool and its checksum and decoding on the calling task.
+    /// The value stored with `uploadObject`: ``downloadObject(_:fileName:context:)-50913`` with its
+    /// read on the I/O pool and its checksum and decoding on the calling task.
+    /// - Parameters:
+    ///   - type: The type to decode.
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: The value.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func downloadObject<T: Decodable>(_ type: T.Type, fileName: String, context: String) async throws -> T {
@@ -56,8 +71,12 @@ extension LocalStorage {
     }
 
     /// The value stored with `uploadObject`, or nil when no such file is stored:
-    /// `downloadObjectIfExists(_:fileName:context:)`, read on the I/O pool, decoded on the
+    /// ``downloadObjectIfExists(_:fileName:context:)-7kv2b``, read on the I/O pool, decoded on the
     /// calling task.
+    /// - Parameters:
+    ///   - type: The type to decode.
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: The value, or nil.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func downloadObjectIfExists<T: Decodable>(_ type: T.Type, fileName: String, context: String) async throws -> T? {
@@ -68,8 +87,12 @@ extension LocalStorage {
         return try runObject(.downloadObject, target) { try decodeObjectFile(type, content) }
     }
 
-    /// Stores an array of numbers as one contiguous block: `uploadArray(_:fileName:context:)` on
-    /// the I/O pool.
+    /// Stores an array of numbers as one contiguous block:
+    /// ``uploadArray(_:fileName:context:)-6m8go`` on the I/O pool.
+    /// - Parameters:
+    ///   - array: The elements.
+    ///   - fileName: The name to store it under (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: The on-disk name.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     @discardableResult
@@ -77,7 +100,12 @@ extension LocalStorage {
         try await offload { try self.uploadArray(array, fileName: fileName, context: context) }
     }
 
-    /// The array stored with `uploadArray`: `downloadArray(_:fileName:context:)` on the I/O pool.
+    /// The array stored with `uploadArray`: ``downloadArray(_:fileName:context:)-rb00`` on the I/O
+    /// pool.
+    /// - Parameters:
+    ///   - type: The element type; it must be the stored one.
+    ///   - fileName: The stored name (after ``fileName(for:)``).
+    ///   - context: The context; `""` is the root.
     /// - Returns: The elements.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func downloadArray<Element: BitwiseCopyable & Sendable>(
@@ -91,8 +119,8 @@ extension LocalStorage {
     /// The object stored as `fileName`, computed and stored first if missing: single-flight
     /// across tasks, threads and processes, with an async `compute`.
     ///
-    /// The sequence of `cachedObject(_:fileName:context:compute:)`: a hit is one lookup and one
-    /// read; on a miss one caller takes the entry's lock, looks again, computes, stores and
+    /// The sequence of ``cachedObject(_:fileName:context:compute:)-4js4f``: a hit is one lookup
+    /// and one read; on a miss one caller takes the entry's lock, looks again, computes, stores and
     /// returns, while the others wait (sleeping, not holding a thread) and return what it
     /// stored. A damaged or retyped entry is recomputed. Asking for the entry being computed
     /// from inside its own `compute` waits forever (an async caller has no thread to tell it by).
@@ -126,7 +154,7 @@ extension LocalStorage {
 
     /// The bytes stored as `fileName`, computed and stored first if missing: single-flight across
     /// tasks, threads and processes, with an async `compute` (see
-    /// `cachedObject(_:fileName:context:compute:)` for the sequence).
+    /// ``cachedObject(_:fileName:context:compute:)-4js4f`` for the sequence).
     /// - Parameters:
     ///   - fileName: The entry's name (after `fileName(for:)`).
     ///   - context: The entry's context.
@@ -163,10 +191,10 @@ extension LocalStorage {
     /// Runs `body` holding the lock `lockName` of `context`, across tasks, threads and
     /// processes; `body` may await.
     ///
-    /// The same lock as the synchronous `withLock(_:context:timeout:_:)`. The wait never holds a
-    /// thread: the lock is tried without blocking, with sleeps of 1-10 ms between tries. Async
-    /// locks are not recursive, and a task waiting for a lock it holds itself is not detected:
-    /// give it a `timeout`.
+    /// The same lock as the synchronous ``withLock(_:context:timeout:_:)-7otez``. The wait never
+    /// holds a thread: the lock is tried without blocking, with sleeps of 1-10 ms between tries.
+    /// Async locks are not recursive, and a task waiting for a lock it holds itself is not
+    /// detected: give it a `timeout`.
     /// - Parameters:
     ///   - lockName: The lock's name, validated like a file name.
     ///   - context: The context it belongs to; it need not exist and is not created.
@@ -221,24 +249,39 @@ extension LocalStorage {
     /// `cachedObject` with a synchronous `compute`, from async code: the async sequence (reads
     /// and writes on the I/O pool, waits without holding a thread); `compute` runs on the
     /// calling task.
+    /// - Parameters:
+    ///   - type: The type to decode.
+    ///   - fileName: The entry's name (after ``fileName(for:)``).
+    ///   - context: The entry's context.
+    ///   - compute: Computes the value on a miss, under the entry's lock.
     /// - Returns: The stored or computed value.
-    /// - Throws: As `cachedObject(_:fileName:context:compute:)`.
+    /// - Throws: As ``cachedObject(_:fileName:context:compute:)-5ephr``.
     public func cachedObject<T: Codable>(
         _ type: T.Type, fileName: String, context: String, compute: () throws -> T
     ) async throws -> T {
         try await cachedObject(type, fileName: fileName, context: context) { () async throws -> T in try compute() }
     }
 
-    /// `cachedData` with a synchronous `compute`, from async code (see `cachedObject`).
+    /// `cachedData` with a synchronous `compute`, from async code (see
+    /// ``cachedObject(_:fileName:context:compute:)-90yqx``).
+    /// - Parameters:
+    ///   - fileName: The entry's name (after ``fileName(for:)``).
+    ///   - context: The entry's context.
+    ///   - compute: Computes the bytes on a miss, under the entry's lock.
     /// - Returns: The stored or computed bytes.
-    /// - Throws: As `cachedData(fileName:context:compute:)`.
+    /// - Throws: As ``cachedData(fileName:context:compute:)-1u7qy``.
     public func cachedData(fileName: String, context: String, compute: () throws -> Data) async throws -> Data {
         try await cachedData(fileName: fileName, context: context) { () async throws -> Data in try compute() }
     }
 
     /// `withLock` with a synchronous `body`, from async code: the wait does not hold a thread.
+    /// - Parameters:
+    ///   - lockName: The lock's name, validated like a file name.
+    ///   - context: The context it belongs to; it need not exist and is not created.
+    ///   - timeout: The longest to wait; nil waits until the lock is granted.
+    ///   - body: Runs while the lock is held.
     /// - Returns: What `body` returns.
-    /// - Throws: As `withLock(_:context:timeout:_:)`.
+    /// - Throws: As ``withLock(_:context:timeout:_:)-5x4v5``.
     public func withLock<R>(_ lockName: String, context: String, timeout: Duration? = nil, _ body: () throws -> R) async throws -> R {
         try await withLock(lockName, context: context, timeout: timeout) { () async throws -> R in try body() }
     }

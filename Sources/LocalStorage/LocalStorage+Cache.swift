@@ -31,7 +31,7 @@ extension LocalStorage {
     /// - Throws: What `compute` throws, unchanged. Otherwise `LocalStorageError` with operation
     ///   `.cache`: `.invalidName` before any syscall; failures to read or store the entry
     ///   (`.noSpace`, `.readOnlyFileSystem`, ...: the computed value is then not returned); the
-    ///   lock's failures as for `withLock`.
+    ///   lock's failures as for ``withLock(_:context:timeout:_:)-7otez``.
     public func cachedObject<T: Codable>(_ type: T.Type, fileName: String, context: String, compute: () throws -> T) throws -> T {
         let target = try target(fileName, context, .cache)
         return try getOrCompute(
@@ -44,8 +44,8 @@ extension LocalStorage {
     /// The bytes stored as `fileName` in `context`, computed and stored first if missing:
     /// single-flight across threads and processes.
     ///
-    /// The same sequence as `cachedObject(_:fileName:context:compute:)` over raw bytes: a hit
-    /// is one lookup and one read (`downloadFileIfExists`); on a miss, one caller computes and
+    /// The same sequence as ``cachedObject(_:fileName:context:compute:)-4js4f`` over raw bytes: a
+    /// hit is one lookup and one read (`downloadFileIfExists`); on a miss, one caller computes and
     /// stores atomically (`uploadFile`), the others wait for it and return what it stored. A
     /// throwing `compute` stores nothing and lets a waiter compute; a computing process that
     /// dies lets a waiter compute at once.
@@ -57,7 +57,7 @@ extension LocalStorage {
     ///     lock.
     /// - Returns: The stored bytes, or the bytes `compute` returned and that were stored.
     /// - Throws: What `compute` throws, unchanged. Otherwise `LocalStorageError` with operation
-    ///   `.cache`, as for `cachedObject`.
+    ///   `.cache`, as for ``cachedObject(_:fileName:context:compute:)-4js4f``.
     public func cachedData(fileName: String, context: String, compute: () throws -> Data) throws -> Data {
         let target = try target(fileName, context, .cache)
         return try getOrCompute(

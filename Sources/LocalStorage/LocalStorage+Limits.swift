@@ -3,7 +3,7 @@ import Foundation
 extension LocalStorage {
     /// The size and dates of one stored file, without reading it.
     /// - Parameters:
-    ///   - fileName: The stored name (after `fileName(for:)`).
+    ///   - fileName: The stored name (after ``LocalStorage/fileName(for:)``).
     ///   - context: The context; `""` is the root.
     /// - Returns: Its name, size, when its content was stored, and when it was last stored or
     ///   read through a storage with limits.
@@ -13,7 +13,8 @@ extension LocalStorage {
         return try run(.info, target) { try engine.info(target) }
     }
 
-    /// `fileInfo` of every file `listStoredFiles` lists, in the same (sorted) order.
+    /// ``fileInfo(_:context:)-146ws`` of every file ``listStoredFiles(_:)-12f3r`` lists, in the
+    /// same (sorted) order.
     /// - Parameter context: The context; `""` is the root. A missing context gives `[]`.
     /// - Returns: One entry per stored file.
     /// - Throws: `LocalStorageError`.

@@ -9,7 +9,7 @@ extension LocalStorage {
     /// bit-rotten bytes. Arrays of numbers inside the value are written as contiguous blocks.
     /// - Parameters:
     ///   - object: The value to store.
-    ///   - fileName: The name to store it under (after `fileName(for:)`).
+    ///   - fileName: The name to store it under (after ``LocalStorage/fileName(for:)``).
     ///   - context: The context; `""` is the root.
     /// - Returns: The on-disk name.
     /// - Throws: `LocalStorageError`: `.invalidArgument` if the value's own `encode(to:)` fails,
@@ -21,7 +21,7 @@ extension LocalStorage {
 
     /// Stores a `Codable` value as `fileName` in `context`, atomically, in the chosen encoding:
     /// `.binary` (the default, fast) or `.json` (sorted keys, readable with any tool after the
-    /// 64-byte header). `downloadObject` reads either.
+    /// 64-byte header). ``downloadObject(_:fileName:context:)-50913`` reads either.
     /// - Parameters:
     ///   - object: The value to store.
     ///   - fileName: The name to store it under.
@@ -47,7 +47,8 @@ extension LocalStorage {
         }
     }
 
-    /// The value stored by `uploadObject`, its checksum verified before it is decoded.
+    /// The value stored by ``uploadObject(_:fileName:context:)-2wtkw``, its checksum verified
+    /// before it is decoded.
     /// - Parameters:
     ///   - type: The type to decode.
     ///   - fileName: The stored name.
@@ -73,7 +74,8 @@ extension LocalStorage {
     ///   - fileName: The stored name.
     ///   - context: The context; `""` is the root.
     /// - Returns: The value, or nil.
-    /// - Throws: `LocalStorageError`: `.corrupted`, `.decodingFailed` as `downloadObject` does.
+    /// - Throws: ``LocalStorageError``: `.corrupted`, `.decodingFailed` as
+    ///   ``downloadObject(_:fileName:context:)-50913`` does.
     public func downloadObjectIfExists<T: Decodable>(_ type: T.Type, fileName: String, context: String) throws -> T? {
         let target = try target(fileName, context, .downloadObject)
         return try runObject(.downloadObject, target) { try engine.downloadObject(type, target, missingIsNil: true) }
@@ -100,8 +102,8 @@ extension LocalStorage {
         }
     }
 
-    /// The elements stored by `uploadArray`, read straight into the array's storage and verified
-    /// against the stored checksum.
+    /// The elements stored by ``uploadArray(_:fileName:context:)-6m8go``, read straight into the
+    /// array's storage and verified against the stored checksum.
     /// - Parameters:
     ///   - type: The element type; it must be the stored one (same type, size and byte order).
     ///   - fileName: The stored name.

@@ -89,6 +89,13 @@ public struct StoredArrayLayout: Sendable, Equatable {
     public var elementTypeHash: UInt64
 
     /// Creates a layout description.
+    /// - Parameters:
+    ///   - elementCount: The number of elements.
+    ///   - elementSize: `MemoryLayout<Element>.size`.
+    ///   - elementStride: `MemoryLayout<Element>.stride`.
+    ///   - elementAlignment: `MemoryLayout<Element>.alignment`.
+    ///   - isLittleEndian: Whether the writer was little-endian.
+    ///   - elementTypeHash: The hash of the element type's fully qualified name.
     public init(
         elementCount: Int64, elementSize: Int, elementStride: Int, elementAlignment: Int, isLittleEndian: Bool,
         elementTypeHash: UInt64
@@ -103,6 +110,6 @@ public struct StoredArrayLayout: Sendable, Equatable {
 }
 
 extension LocalStorageError.Operation {
-    /// `verifyStoredObject`.
+    /// ``LocalStorage/verifyStoredObject(_:context:)``.
     public static let verify = LocalStorageError.Operation("verify")
 }

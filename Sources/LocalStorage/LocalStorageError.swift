@@ -78,6 +78,7 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
         /// Any other errno; see `LocalStorageError.errno`.
         public static let systemError = Code(.systemError)
 
+        /// The code's name, such as `notFound`.
         public var description: String { kind.rawValue }
     }
 
@@ -118,6 +119,7 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
         /// `prune`, and the automatic eviction of a storage with limits.
         public static let prune = Operation("prune")
 
+        /// The operation's ``name``.
         public var description: String { name }
     }
 
@@ -135,6 +137,13 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
     public var message: String
 
     /// Creates an error; the engine builds these, callers mostly inspect them.
+    /// - Parameters:
+    ///   - code: What went wrong.
+    ///   - operation: The public operation that failed.
+    ///   - syscall: The syscall that failed, or nil.
+    ///   - errno: The errno it returned, or nil.
+    ///   - path: The absolute path concerned, or nil.
+    ///   - message: A human-readable explanation.
     public init(
         code: Code, operation: Operation, syscall: String? = nil, errno: CInt? = nil,
         path: String? = nil, message: String
@@ -147,6 +156,8 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// One line: the code, the operation, the path, the syscall and errno when there are, and the
+    /// message.
     public var description: String {
         var text = "LocalStorageError.\(code) during \(operation)"
         if let path { text += " on '\(path)'" }

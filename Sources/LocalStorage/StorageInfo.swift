@@ -15,6 +15,11 @@ public struct StoredFileInfo: Sendable, Equatable {
     public var lastUsedDate: Date
 
     /// Creates a description of a stored file.
+    /// - Parameters:
+    ///   - name: The on-disk name.
+    ///   - size: The size in bytes.
+    ///   - modificationDate: When its content was last stored.
+    ///   - lastUsedDate: When it was last stored or read.
     public init(name: String, size: Int64, modificationDate: Date, lastUsedDate: Date) {
         self.name = name
         self.size = size
@@ -31,6 +36,9 @@ public struct StorageUsage: Sendable, Equatable {
     public var bytes: Int64
 
     /// Creates a usage figure.
+    /// - Parameters:
+    ///   - files: The number of stored files.
+    ///   - bytes: Their total size, in bytes.
     public init(files: Int, bytes: Int64) {
         self.files = files
         self.bytes = bytes
@@ -47,6 +55,10 @@ public struct CacheLimits: Sendable, Equatable {
     public var maxAge: Duration?
 
     /// Creates limits; pass only the dimensions to bound.
+    /// - Parameters:
+    ///   - maxBytes: The most bytes of user files, or nil.
+    ///   - maxFiles: The most user files, or nil.
+    ///   - maxAge: The longest a file may go unused, or nil.
     public init(maxBytes: Int64? = nil, maxFiles: Int? = nil, maxAge: Duration? = nil) {
         self.maxBytes = maxBytes
         self.maxFiles = maxFiles
@@ -66,6 +78,11 @@ public struct PruneReport: Sendable, Equatable {
     public var remainingBytes: Int64
 
     /// Creates a report.
+    /// - Parameters:
+    ///   - removedFiles: Files removed.
+    ///   - removedBytes: Bytes removed.
+    ///   - remainingFiles: Files that remain.
+    ///   - remainingBytes: Bytes that remain.
     public init(removedFiles: Int, removedBytes: Int64, remainingFiles: Int, remainingBytes: Int64) {
         self.removedFiles = removedFiles
         self.removedBytes = removedBytes

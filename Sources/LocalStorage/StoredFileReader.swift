@@ -5,12 +5,19 @@ import Glibc
 /// Reads one stored file in chunks over one open descriptor, with sequential read-ahead advice
 /// to the kernel. Memory stays at one chunk whatever the file's size.
 ///
-/// Get one from `LocalStorage.openReader(_:context:chunkSize:)`. It reads the version that was
-/// stored when it was opened, even if the name is replaced meanwhile, and closes its descriptor
-/// when released. Iterate it with `for try await chunk in reader`, or synchronously with
-/// `makeChunkIterator()` / `forEachChunk(_:)`. Iterators are independent (each reads with
-/// pread at its own offset), so one reader may be shared across tasks.
+/// Get one from ``LocalStorage/openReader(_:context:chunkSize:)-66z5a``. It reads the version
+/// that was stored when it was opened, even if the name is replaced meanwhile, and closes its
+/// descriptor when released. Iterate it with `for try await chunk in reader` (each read runs on
+/// ``IOThreadPool/shared``), or synchronously with ``makeChunkIterator()`` /
+/// ``forEachChunk(_:)``. Iterators are independent (each reads at its own offset), so one reader
+/// may be shared across tasks.
+///
+/// ## Implementation
+///
+/// `posix_fadvise(POSIX_FADV_SEQUENTIAL)` when opened; each chunk is one `pread` loop at the
+/// iterator's offset.
 public final class StoredFileReader: AsyncSequence, Sendable {
+    /// A chunk of the file.
     public typealias Element = Data
 
     private let fd: CInt
@@ -69,29 +76,38 @@ public final class StoredFileReader: AsyncSequence, Sendable {
         return Data(bytesNoCopy: buffer, count: filled, deallocator: .free)
     }
 
-    /// Calls `body` with each chunk in order.
+    /// Calls `body` with each chunk in order, on the calling thread.
+    /// - Parameter body: Receives each chunk; its errors stop the iteration and are rethrown.
+    /// - Throws: ``LocalStorageError`` if a read fails; what `body` throws.
     public func forEachChunk(_ body: (Data) throws -> Void) throws {
         var iterator = makeChunkIterator()
         while let chunk = try iterator.next() { try body(chunk) }
     }
 
     /// A synchronous iterator over the chunks.
+    /// - Returns: An iterator at the start of the file.
     public func makeChunkIterator() -> ChunkIterator { ChunkIterator(reader: self) }
 
-    /// An asynchronous iterator over the chunks (each pread runs on the I/O pool, not on the
+    /// An asynchronous iterator over the chunks (each read runs on the I/O pool, not on the
     /// cooperative pool).
+    /// - Returns: An iterator at the start of the file.
     public func makeAsyncIterator() -> ChunkIterator { ChunkIterator(reader: self) }
 
-    /// Iterates the chunks of a `StoredFileReader`, synchronously (`next()`) or in a
+    /// Iterates the chunks of a ``StoredFileReader``, synchronously (`next()`) or in a
     /// `for try await` loop.
     public struct ChunkIterator: AsyncIteratorProtocol {
         let reader: StoredFileReader
         var offset = 0
 
-        /// The next chunk, or nil at the end of the file.
+        /// The next chunk, or nil at the end of the file, read on the calling thread.
+        /// - Returns: Up to ``StoredFileReader/chunkSize`` bytes, or nil at the end.
+        /// - Throws: ``LocalStorageError`` if the read fails.
         public mutating func next() throws -> Data? { try advance() }
 
         /// The next chunk, or nil at the end of the file, read on the I/O pool.
+        /// - Returns: Up to ``StoredFileReader/chunkSize`` bytes, or nil at the end.
+        /// - Throws: ``LocalStorageError`` if the read fails; `CancellationError` when the task
+        ///   is cancelled.
         public mutating func next() async throws -> Data? {
             guard offset < reader.size else { return nil }
             let (reader, offset) = (self.reader, self.offset)

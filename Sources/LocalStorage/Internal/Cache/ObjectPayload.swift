@@ -3,10 +3,10 @@ import Foundation
 // The payload of a stored object: a `Codable` value in the binary format (fast, the default) or
 // in JSON (for people who want to read the files).
 
-/// How `uploadObject` encodes a value; the file's header records it, so a reader needs no
-/// option.
+/// How ``LocalStorage/uploadObject(_:fileName:context:encoding:)-6e8rs`` encodes a value; the
+/// file's header records it, so a reader needs no option.
 public enum ObjectEncoding: UInt8, Sendable, CaseIterable {
-    /// The binary object format (BinaryWireFormat.swift).
+    /// The package's compact binary format: fast, and arrays of numbers as contiguous blocks.
     case binary = 1
     /// JSON with sorted keys, from Foundation's JSONEncoder.
     case json = 2
