@@ -26,6 +26,9 @@
 //       uploads and reads under limits shared with other processes; see LimitsWriter.swift
 //   async-starvation <root> <downloads>
 //       concurrent async downloads of 64 MiB beside a 10 ms timer; see AsyncStarvation.swift
+//   powerloss-writer <root> <workdir> <log> <seed> <noSync|fileSync|fullSync>
+//       random uploads, deletes and new contexts until killed, each logged and acknowledged
+//       (PowerLoss.swift)
 import Foundation
 import Glibc
 
@@ -57,6 +60,7 @@ do {
     case "fork-while-holding": try forkWhileHolding(rest)
     case "limits-writer": try limitsWriter(rest)
     case "async-starvation": try asyncStarvation(rest)
+    case "powerloss-writer": try powerLossWriter(rest)
     default: fail("usage: see the comment at the top of main.swift")
     }
 } catch {
