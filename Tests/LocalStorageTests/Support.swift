@@ -1,14 +1,34 @@
+import CLocalStorage
 import Foundation
 import Glibc
 import Testing
 
 @testable import LocalStorage
 
+/// Where scratch directories go: /tmp, or LOCALSTORAGE_TEST_DIR (scripts/test-on-xfs.sh points
+/// it at a loop-mounted XFS, so that the streaming suites run where files share extents).
+let scratchParent = ProcessInfo.processInfo.environment["LOCALSTORAGE_TEST_DIR"] ?? "/tmp"
+
+/// True where the scratch file system shares extents (FICLONE works: XFS with reflink, btrfs),
+/// so a direct ingest of a regular file is a reflink rather than a copy.
+let scratchSharesExtents: Bool = {
+    let probe = Scratch()
+    let source = open(probe.at("a"), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    let clone = open(probe.at("b"), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    defer {
+        if source >= 0 { close(source) }
+        if clone >= 0 { close(clone) }
+    }
+    var byte: UInt8 = 1
+    guard source >= 0, clone >= 0, Glibc.write(source, &byte, 1) == 1 else { return false }
+    return CLocalStorage_ficlone(clone, source) == 0
+}()
+
 /// A real temporary directory, removed when the value goes away.
 final class Scratch: @unchecked Sendable {
     let path: String
 
-    init(in parent: String = "/tmp") {
+    init(in parent: String = scratchParent) {
         var template = Array((parent + "/localstorage-test-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.flatMap { mkdtemp($0) }
