@@ -43,7 +43,9 @@ enum LoopMountEnvironment {
     static var skipReason: Comment { Comment(rawValue: "skipped: \(missing ?? "")") }
 
     /// Ends a test that could not set up its mounts: a failure where required, else a skip.
-    static func unavailable(_ reason: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Never {
+    static func unavailable(_ failure: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Never {
+        // What the machine lacks says more than the call it made fail.
+        let reason = missing ?? failure
         if required {
             Issue.record("LOCALSTORAGE_REQUIRE_POWERLOSS=1 but: \(reason)", sourceLocation: sourceLocation)
         }

@@ -194,6 +194,8 @@ struct CutContext {
 /// and counters that drifted are corrected by the recount a reopen runs.
 protocol CutInvariant {
     var name: String { get }
+    /// True if a violation means an acknowledged write was lost (what a missing fsync causes).
+    var guardsAcknowledgedWrites: Bool { get }
     func violations(in cut: CutContext) -> [String]
 }
 
@@ -201,6 +203,7 @@ protocol CutInvariant {
 /// `.noSync`, is empty: README's table allows that on file systems without rename ordering).
 struct OnlyCompleteVersions: CutInvariant {
     let name = "complete versions"
+    let guardsAcknowledgedWrites = true
 
     func violations(in cut: CutContext) -> [String] {
         cut.observation.names.sorted { $0.key < $1.key }.compactMap { key, state in
@@ -223,6 +226,7 @@ struct OnlyCompleteVersions: CutInvariant {
 /// that had begun by the end of the cut left.
 struct AcknowledgedCallsSurvive: CutInvariant {
     let name = "acknowledged calls survive"
+    let guardsAcknowledgedWrites = true
 
     func violations(in cut: CutContext) -> [String] {
         guard cut.durability == .fullSync else { return [] }
@@ -249,6 +253,7 @@ struct AcknowledgedCallsSurvive: CutInvariant {
 /// removed), and so do all its ancestors.
 struct AcknowledgedContextsSurvive: CutInvariant {
     let name = "contexts survive"
+    let guardsAcknowledgedWrites = true
 
     func violations(in cut: CutContext) -> [String] {
         guard cut.durability == .fullSync else { return [] }
@@ -270,6 +275,7 @@ struct AcknowledgedContextsSurvive: CutInvariant {
 /// flock; on the final cut, none at all).
 struct OrphanSweepCleans: CutInvariant {
     let name = "orphan sweep"
+    let guardsAcknowledgedWrites = false
 
     func violations(in cut: CutContext) -> [String] {
         if cut.final { sleep(UInt32(orphanGraceSeconds) + 1) }
@@ -398,13 +404,13 @@ final class PowerLossRig {
     /// With LOCALSTORAGE_POWERLOSS_KEEP=<directory>, a cut that broke an invariant is kept there
     /// (its image before the mount replayed it, the writer's log and what was found), for a
     /// post-mortem with debugfs, xfs_db or a plain mount.
-    func keepForPostMortem(cut: Int, violations: [String]) {
+    func keepForPostMortem(cut: Int, violations: [Violation]) {
         guard let keep = ProcessInfo.processInfo.environment["LOCALSTORAGE_POWERLOSS_KEEP"] else { return }
         let name = "\(keep)/\(kind)-\(getpid())-\(monotonicNow() / 1_000_000)-epoch\(epoch)-cut\(cut)"
         try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
         _ = try? runTool("cp", ["--sparse=always", keptImage, name + ".img"], check: false)
         _ = try? runTool("cp", [history.path, name + ".log"], check: false)
-        _ = FileManager.default.createFile(atPath: name + ".txt", contents: Data(violations.joined(separator: "\n").utf8))
+        _ = FileManager.default.createFile(atPath: name + ".txt", contents: Data(violations.map(\.description).joined(separator: "\n").utf8))
         print("kept \(name).img, .log and .txt")
     }
 
@@ -435,11 +441,22 @@ final class PowerLossRig {
     }
 }
 
+/// An invariant a cut broke.
+struct Violation: CustomStringConvertible {
+    var cut: Int
+    var check: String
+    var message: String
+    /// An acknowledged write was lost (rather than, say, fsck complaining).
+    var lostAcknowledgedWrite: Bool
+    var description: String { "cut \(cut) [\(check)]: \(message)" }
+}
+
 /// The outcome of a run of cuts.
 struct CutReport {
     var cuts = 0
-    var violations: [String] = []
-    var firstViolationAt: Int?
+    var violations: [Violation] = []
+    /// The first cut that showed a lost acknowledged write.
+    var firstLossAt: Int?
     var acknowledgedChecked = 0
     var inFlight: [String: Int] = [:]
     var between = 0
@@ -469,7 +486,7 @@ struct CutReport {
 /// this writer, and replaying it takes up to a second a cut).
 func runCuts(
     on kind: FileSystemKind, durability: Durability, cuts total: Int, seed: UInt64, mutation: String? = nil,
-    stopAtFirstViolation: Bool = false
+    stopAtFirstLoss: Bool = false
 ) throws -> CutReport {
     let rig: PowerLossRig
     do {
@@ -497,8 +514,8 @@ func runCuts(
             let window = try rig.cut()
             report.cuts += 1
             rig.history.readNew()
-            let final = report.cuts == total && durability == .fullSync && !stopAtFirstViolation
-            var found: [String] = []
+            let final = report.cuts == total && durability == .fullSync && !stopAtFirstLoss
+            var found: [Violation] = []
             let fsck = try rig.withMountedCut { mountPoint in
                 let context = CutContext(
                     number: report.cuts, root: mountPoint + "/root", observation: CutObservation(root: mountPoint + "/root"),
@@ -526,21 +543,25 @@ func runCuts(
                     report.between += 1
                 }
                 for invariant in invariants {
-                    found += invariant.violations(in: context).map { "cut \(report.cuts) [\(invariant.name)]: \($0)" }
+                    found += invariant.violations(in: context).map {
+                        Violation(cut: report.cuts, check: invariant.name, message: $0, lostAcknowledgedWrite: invariant.guardsAcknowledgedWrites)
+                    }
                 }
             }
             if let fsck {
                 report.fsckComplaints += 1
-                found.append("cut \(report.cuts) [fsck]: \(fsck)")
+                found.append(Violation(cut: report.cuts, check: "fsck", message: fsck, lostAcknowledgedWrite: false))
             }
             if !found.isEmpty {
                 rig.keepForPostMortem(cut: report.cuts, violations: found)
-                report.firstViolationAt = report.firstViolationAt ?? report.cuts
                 report.violations += found
-                if stopAtFirstViolation { break }
+                if found.contains(where: \.lostAcknowledgedWrite) {
+                    report.firstLossAt = report.firstLossAt ?? report.cuts
+                    if stopAtFirstLoss { break }
+                }
             }
         }
-        if stopAtFirstViolation && report.firstViolationAt != nil { break }
+        if stopAtFirstLoss && report.firstLossAt != nil { break }
     }
     report.elapsed = Double(monotonicNow() - began) / 1e9
     return report
@@ -579,8 +600,9 @@ struct PowerLossTests {
         print("powerloss \(kind) \(durability): \(report.summary)")
         for violation in report.violations.prefix(20) { Issue.record("\(kind) \(durability): \(violation)") }
         #expect(report.cuts == cuts)
-        // The cuts must land inside calls, or they prove nothing: every kind of call was cut.
-        if durability == .fullSync {
+        // The cuts must land inside calls, or they prove nothing: every kind of call was cut
+        // (checked from the CI count up; a shorter run may miss the rarer ones).
+        if durability == .fullSync && cuts >= 90 {
             for operation in ["memory", "handleDirect", "handleBuffered", "writer", "move", "delete"] {
                 #expect(report.inFlight[operation, default: 0] > 0, "no cut landed inside a \(operation) call")
             }
@@ -598,20 +620,24 @@ struct PowerLossTests {
         let budget = Self.cuts(kind, .fullSync)
         let report = try runCuts(
             on: kind, durability: .fullSync, cuts: budget, seed: testSeed("mutation \(mutation) \(kind)"), mutation: mutation,
-            stopAtFirstViolation: true)
-        if let at = report.firstViolationAt, let first = report.violations.first {
+            stopAtFirstLoss: true)
+        if let at = report.firstLossAt, let first = report.violations.first(where: \.lostAcknowledgedWrite) {
             print("mutation \(mutation) on \(kind): caught at cut \(at) of \(budget): \(first)")
         } else {
             print("mutation \(mutation) on \(kind): not caught in \(report.cuts) cuts (\(report.summary))")
+        }
+        // A complaint that is not a lost write (fsck, the orphan sweep) is a finding of its own.
+        for violation in report.violations where !violation.lostAcknowledgedWrite {
+            Issue.record("\(mutation) on \(kind): \(violation)")
         }
         if mutation == "no-parent-fsync" {
             withKnownIssue(
                 "ext4 and XFS journal a new directory with the next fsync of anything on the file system, and every upload fsyncs its file after creating the context: a cut cannot show this fsync missing (RELIABILITY.md)"
             ) {
-                #expect(report.firstViolationAt != nil, "\(mutation) on \(kind) was not caught in \(budget) cuts")
+                #expect(report.firstLossAt != nil, "\(mutation) on \(kind) was not caught in \(budget) cuts")
             }
         } else {
-            #expect(report.firstViolationAt != nil, "\(mutation) on \(kind) was not caught in \(budget) cuts")
+            #expect(report.firstLossAt != nil, "\(mutation) on \(kind) was not caught in \(budget) cuts")
         }
     }
     #endif
