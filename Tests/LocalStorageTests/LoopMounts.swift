@@ -218,6 +218,24 @@ func mount(_ kind: FileSystemKind, _ device: String, at path: String, options: [
     teardown.push(.unmount(path))
 }
 
+/// Waits (up to `seconds`) until no file system holds `device` anywhere: an exclusive open of a
+/// block device fails with EBUSY while any mount namespace still has it mounted. A process that
+/// unshares its mount namespace (`unshare -m`, as ChildProcessTests does) copies every mount of
+/// the moment, and its copy keeps the file system alive after our umount: until it goes, the
+/// image is not cleanly unmounted, and fsck would judge a live file system.
+func waitUntilReleased(_ device: String, seconds: Double) -> Bool {
+    let deadline = monotonicNow() + UInt64(seconds * 1e9)
+    while true {
+        let fd = open(device, O_RDONLY | O_EXCL | O_CLOEXEC)
+        if fd >= 0 {
+            close(fd)
+            return true
+        }
+        if errno != EBUSY || monotonicNow() > deadline { return errno != EBUSY }
+        usleep(20_000)
+    }
+}
+
 /// A sparse file of `size` bytes.
 func makeSparseFile(_ path: String, size: Int) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)

@@ -418,9 +418,18 @@ final class PowerLossRig {
     /// LOCALSTORAGE_POWERLOSS_KEEP asks for post-mortems.
     var keptImage: String { ground.at("cut-pristine.img") }
 
+    /// What fsck said of a cut.
+    enum FsckVerdict {
+        case clean
+        case complaint(String)
+        /// Another mount namespace still held the cut's file system, so it was never unmounted
+        /// cleanly and fsck would have judged a live file system.
+        case skipped(String)
+    }
+
     /// Mounts the cut (replaying the journal), runs `body` on it, unmounts it and checks the file
-    /// system with fsck; the cut is removed in every case. Returns fsck's complaint, if any.
-    func withMountedCut(_ body: (String) -> Void) throws -> String? {
+    /// system with fsck; the cut is removed in every case.
+    func withMountedCut(_ body: (String) -> Void) throws -> FsckVerdict {
         let teardown = TeardownStack()
         teardown.push(.remove(cutImage))
         if ProcessInfo.processInfo.environment["LOCALSTORAGE_POWERLOSS_KEEP"] != nil {
@@ -433,11 +442,15 @@ final class PowerLossRig {
         try mount(kind, device, at: cutMount, options: kind == .xfs ? ["nouuid"] : [], teardown: teardown)
         body(cutMount)
         teardown.undo(.unmount(cutMount))
+        let released = waitUntilReleased(device, seconds: 30)
         teardown.undo(.detach(device))
+        guard released else {
+            return .skipped("\(device) stayed mounted in another mount namespace for 30 s after the umount")
+        }
         let fsck = kind == .ext4
             ? try runTool("e2fsck", ["-f", "-n", cutImage], check: false)
             : try runTool("xfs_repair", ["-n", "-f", cutImage], check: false)
-        return fsck.status == 0 ? nil : "fsck exited \(fsck.status): \(fsck.output.suffix(2000))"
+        return fsck.status == 0 ? .clean : .complaint("fsck exited \(fsck.status): \(fsck.output.suffix(2000))")
     }
 }
 
@@ -468,6 +481,7 @@ struct CutReport {
     var emptyFilesSeen = 0
     var tempsSwept = 0
     var fsckComplaints = 0
+    var fsckSkipped = 0
     var elapsed: Double = 0
 
     var summary: String {
@@ -475,7 +489,7 @@ struct CutReport {
         return "\(cuts) cuts in \(String(format: "%.1f", elapsed)) s; mid-call: \(flights); between calls: \(between); "
             + "\(acknowledgedChecked) acknowledged names checked; older versions seen: \(olderVersionsSeen); "
             + "acknowledged calls lost: \(acknowledgedButLost) (the oldest returned " + String(format: "%.1f", longestLoss) + " ms before its cut); "
-            + "empty files: \(emptyFilesSeen); temp files swept: \(tempsSwept); fsck complaints: \(fsckComplaints); "
+            + "empty files: \(emptyFilesSeen); temp files swept: \(tempsSwept); fsck complaints: \(fsckComplaints) (skipped: \(fsckSkipped)); "
             + "violations: \(violations.count)"
     }
 }
@@ -548,9 +562,14 @@ func runCuts(
                     }
                 }
             }
-            if let fsck {
+            switch fsck {
+            case .clean: break
+            case .complaint(let output):
                 report.fsckComplaints += 1
-                found.append(Violation(cut: report.cuts, check: "fsck", message: fsck, lostAcknowledgedWrite: false))
+                found.append(Violation(cut: report.cuts, check: "fsck", message: output, lostAcknowledgedWrite: false))
+            case .skipped(let reason):
+                report.fsckSkipped += 1
+                print("cut \(report.cuts): fsck skipped: \(reason)")
             }
             if !found.isEmpty {
                 rig.keepForPostMortem(cut: report.cuts, violations: found)
