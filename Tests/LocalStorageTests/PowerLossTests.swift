@@ -257,7 +257,8 @@ struct AcknowledgedContextsSurvive: CutInvariant {
 
     func violations(in cut: CutContext) -> [String] {
         guard cut.durability == .fullSync else { return [] }
-        // The writer's LocalStorage(...) made the root (fsyncing its parent) before it logged R.
+        // The rig made the root durable before it started the writer (whether the initializer's
+        // own mkdirs are durable is aNewRootSurvivesACutRightAfterTheInitializerReturned's test).
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: cut.root, isDirectory: &isDirectory), isDirectory.boolValue else {
             return ["the storage root is missing"]
@@ -346,8 +347,21 @@ final class PowerLossRig {
         return ["noauto_da_alloc", durability == .fullSync ? "commit=60" : "commit=1"]
     }
 
+    /// What the epoch's child process does.
+    enum WriterMode {
+        /// Random calls (`powerloss-writer`), with this seed, into the root `root`, which the rig
+        /// made and fsynced beforehand.
+        case calls(seed: UInt64)
+        /// Opens a storage with `.fullSync` on `newRoot`, which does not exist yet, and
+        /// nothing more (`powerloss-open`).
+        case openOnly
+    }
+
+    /// Where `.openOnly` puts its root: three directories the initializer must make.
+    static let newRoot = "new/a/root"
+
     /// A fresh file system and a writer on it.
-    func startEpoch(durability: Durability, seed: UInt64, mutation: String?) throws {
+    func startEpoch(durability: Durability, mode: WriterMode, mutation: String?) throws {
         epoch += 1
         epochTeardown = TeardownStack()
         try makeSparseFile(image, size: Self.imageSize)
@@ -359,9 +373,21 @@ final class PowerLossRig {
         history = CallHistory(path: log)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: helper)
-        process.arguments = ["powerloss-writer", live + "/root", live + "/work", log, "\(seed)", "\(durability)"]
+        switch mode {
+        case .calls(let seed):
+            // The root exists and is durable before the writer starts: the random calls' cuts
+            // judge what the calls did. Whether the initializer's own mkdirs are durable is
+            // `.openOnly`'s question, asked with no fsync after them.
+            try makeDirectory(live + "/root", durableIn: live)
+            process.arguments = ["powerloss-writer", live + "/root", live + "/work", log, "\(seed)", "\(durability)"]
+        case .openOnly:
+            process.arguments = ["powerloss-open", live + "/" + Self.newRoot, log]
+        }
         var environment = ProcessInfo.processInfo.environment
-        environment["LOCALSTORAGE_TEST_MUTATE"] = mutation
+        // A mutation check's own mutation; else whatever the environment sets, so that
+        // `LOCALSTORAGE_TEST_MUTATE=no-file-fsync swift test --filter PowerLossTests` shows the
+        // whole suite failing.
+        if let mutation { environment["LOCALSTORAGE_TEST_MUTATE"] = mutation }
         process.environment = environment
         let errors = ground.directory + "/writer-\(epoch).err"
         _ = FileManager.default.createFile(atPath: errors, contents: nil)
@@ -377,6 +403,15 @@ final class PowerLossRig {
         guard history.ready else {
             throw CommandFailed(command: "powerloss-writer", status: process.isRunning ? -1 : process.terminationStatus, output: "never became ready")
         }
+    }
+
+    /// mkdir of `path`, then fsync of `parent`, the directory it was made in.
+    private func makeDirectory(_ path: String, durableIn parent: String) throws {
+        guard mkdir(path, 0o755) == 0 else { throw SystemCallFailed(call: "mkdir \(path)", errno: errno) }
+        let fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemCallFailed(call: "open \(parent)", errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw SystemCallFailed(call: "fsync \(parent)", errno: errno) }
     }
 
     /// Stops the writer and removes the epoch's file system.
@@ -494,6 +529,67 @@ struct CutReport {
     }
 }
 
+/// A rig on `kind`, or the test ends: skipped, or failed where the suite is required.
+func makeRig(_ kind: FileSystemKind) throws -> PowerLossRig {
+    do {
+        return try PowerLossRig(kind: kind)
+    } catch {
+        try LoopMountEnvironment.unavailable("cannot build \(kind) on a loop device over XFS: \(error)")
+    }
+}
+
+/// Takes `total` cuts, each on a fresh file system, as soon as `LocalStorage(...)` with
+/// `.fullSync` returned on a root it had to create (`.openOnly`), before any other call: each cut
+/// must hold the root. Nothing fsyncs after the initializer, so only its own parent fsyncs can
+/// have made the new directories durable (ext4 commits its journal every 60 s here, XFS pushes its
+/// log every 30 s).
+func runCutsAfterOpening(on kind: FileSystemKind, cuts total: Int, mutation: String? = nil, stopAtFirstLoss: Bool = false) throws -> CutReport {
+    let rig = try makeRig(kind)
+    defer { rig.tearDown() }
+    var report = CutReport()
+    let began = monotonicNow()
+    while report.cuts < total {
+        try rig.startEpoch(durability: .fullSync, mode: .openOnly, mutation: mutation)
+        defer { rig.endEpoch() }
+        _ = try rig.cut()
+        report.cuts += 1
+        var found: [Violation] = []
+        let fsck = try rig.withMountedCut { mountPoint in
+            var path = mountPoint
+            for component in PowerLossRig.newRoot.split(separator: "/") {
+                path += "/\(component)"
+                var isDirectory: ObjCBool = false
+                if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                    found.append(Violation(
+                        cut: report.cuts, check: "new root survives",
+                        message: "\(path.dropFirst(mountPoint.count + 1)) is missing, though LocalStorage(...) had returned before the cut",
+                        lostAcknowledgedWrite: true))
+                    break
+                }
+            }
+        }
+        switch fsck {
+        case .clean: break
+        case .complaint(let output):
+            report.fsckComplaints += 1
+            found.append(Violation(cut: report.cuts, check: "fsck", message: output, lostAcknowledgedWrite: false))
+        case .skipped(let reason):
+            report.fsckSkipped += 1
+            print("cut \(report.cuts): fsck skipped: \(reason)")
+        }
+        if !found.isEmpty {
+            rig.keepForPostMortem(cut: report.cuts, violations: found)
+            report.violations += found
+            if found.contains(where: \.lostAcknowledgedWrite) {
+                report.firstLossAt = report.firstLossAt ?? report.cuts
+                if stopAtFirstLoss { break }
+            }
+        }
+    }
+    report.elapsed = Double(monotonicNow() - began) / 1e9
+    return report
+}
+
 /// Runs `cuts` cuts against a writer with `durability` on `kind`, in epochs of at most
 /// a few cuts each: every epoch is a fresh file system and writer, which keeps the soak's disk
 /// use bounded and the journal replay of each cut short (XFS's 64 MiB log fills in seconds under
@@ -502,12 +598,7 @@ func runCuts(
     on kind: FileSystemKind, durability: Durability, cuts total: Int, seed: UInt64, mutation: String? = nil,
     stopAtFirstLoss: Bool = false
 ) throws -> CutReport {
-    let rig: PowerLossRig
-    do {
-        rig = try PowerLossRig(kind: kind)
-    } catch {
-        try LoopMountEnvironment.unavailable("cannot build \(kind) on a loop device over XFS: \(error)")
-    }
+    let rig = try makeRig(kind)
     defer { rig.tearDown() }
     var generator = SeededGenerator(seed: seed)
     let invariants: [any CutInvariant] = [
@@ -516,7 +607,7 @@ func runCuts(
     var report = CutReport()
     let began = monotonicNow()
     while report.cuts < total {
-        try rig.startEpoch(durability: durability, seed: generator.next(), mutation: mutation)
+        try rig.startEpoch(durability: durability, mode: .calls(seed: generator.next()), mutation: mutation)
         defer { rig.endEpoch() }
         let perEpoch = kind == .xfs ? 5 : 20
         for _ in 0..<min(perEpoch, total - report.cuts) {
@@ -629,6 +720,21 @@ struct PowerLossTests {
         }
     }
 
+    /// Cuts taken right after the initializer made a new root, per file system (3 in CI).
+    static var openingCuts: Int { max(1, 3 * totalCuts / 300) }
+
+    /// `LocalStorage(...)` with `.fullSync` makes a missing root like `mkdir -p` and fsyncs the
+    /// parent of each directory it made: a cut taken as soon as it returned, before any other call
+    /// (so before any other fsync), holds the whole path.
+    @Test(arguments: FileSystemKind.allCases)
+    func aNewRootSurvivesACutRightAfterTheInitializerReturned(_ kind: FileSystemKind) throws {
+        try Self.skipIfNotSelected(kind)
+        let report = try runCutsAfterOpening(on: kind, cuts: Self.openingCuts)
+        print("powerloss \(kind) new root: \(report.cuts) cuts in \(String(format: "%.1f", report.elapsed)) s; violations: \(report.violations.count)")
+        for violation in report.violations.prefix(20) { Issue.record("\(kind) new root: \(violation)") }
+        #expect(report.cuts == Self.openingCuts)
+    }
+
     #if ENABLE_MOCKING
     /// Mutation checks: with one of the engine's fsyncs taken away (LOCALSTORAGE_TEST_MUTATE, read
     /// by debug builds of the engine in the writer process), the same cuts must find a lost
@@ -650,6 +756,17 @@ struct PowerLossTests {
             Issue.record("\(mutation) on \(kind): \(violation)")
         }
         if mutation == "no-parent-fsync" {
+            // The parents of a new root: nothing fsyncs after the initializer, so a cut right
+            // after it shows them missing.
+            let opening = try runCutsAfterOpening(on: kind, cuts: Self.openingCuts, mutation: mutation, stopAtFirstLoss: true)
+            if let at = opening.firstLossAt, let first = opening.violations.first(where: \.lostAcknowledgedWrite) {
+                print("mutation \(mutation) on \(kind), new root: caught at cut \(at) of \(Self.openingCuts): \(first)")
+            }
+            for violation in opening.violations where !violation.lostAcknowledgedWrite {
+                Issue.record("\(mutation) on \(kind), new root: \(violation)")
+            }
+            #expect(opening.firstLossAt != nil, "\(mutation) on \(kind) was not caught in \(Self.openingCuts) cuts after opening a new root")
+            // The parents of a new context: the random writer's next fsync covers them.
             withKnownIssue(
                 "ext4 and XFS journal a new directory with the next fsync of anything on the file system, and every upload fsyncs its file after creating the context: a cut cannot show this fsync missing (RELIABILITY.md)"
             ) {

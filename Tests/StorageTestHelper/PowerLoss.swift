@@ -125,6 +125,18 @@ func powerLossWriter(_ arguments: [String]) throws {
     }
 }
 
+/// `powerloss-open <root> <log>`: opens a storage with `.fullSync` on a root that does not exist
+/// yet (so it is made like `mkdir -p`, each new directory's parent fsynced), logs `R` once the
+/// initializer returned, and does nothing more until killed: a cut then shows whether the root
+/// it made is durable.
+func powerLossOpener(_ arguments: [String]) throws {
+    guard arguments.count == 2 else { fail("usage: powerloss-open <root> <log>") }
+    let log = AcknowledgementLog(path: arguments[1])
+    _ = try LocalStorage(storagePath: arguments[0], durability: .fullSync, removeOrphanedTempFiles: false)
+    log.record("R", "\(monotonicNow())", "\(getpid())")
+    while true { pause() }
+}
+
 /// One upload through `operation`'s path; `scratch` is where a handle's or a move's source goes.
 private func store(
     _ version: [UInt8], as name: String, in context: String, via operation: PowerLossOperation,

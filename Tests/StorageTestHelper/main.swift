@@ -29,6 +29,8 @@
 //   powerloss-writer <root> <workdir> <log> <seed> <noSync|fileSync|fullSync>
 //       random uploads, deletes and new contexts until killed, each logged and acknowledged
 //       (PowerLoss.swift)
+//   powerloss-open <root> <log>
+//       opens a storage with .fullSync on a new root, logs that it returned, then waits to be killed
 import Foundation
 import Glibc
 
@@ -61,6 +63,7 @@ do {
     case "limits-writer": try limitsWriter(rest)
     case "async-starvation": try asyncStarvation(rest)
     case "powerloss-writer": try powerLossWriter(rest)
+    case "powerloss-open": try powerLossOpener(rest)
     default: fail("usage: see the comment at the top of main.swift")
     }
 } catch {
