@@ -10,7 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-scratch="$(mktemp -d /tmp/localstorage-xfs-suites-XXXXXX)"
+# The power-loss suite's prefix and this shell's pid: whoever finds it after this shell died
+# (the suites at their start, .ci/run at its end) undoes what it holds.
+scratch="$(mktemp -d "/tmp/localstorage-loop-$$-xfs-suites-XXXXXX")"
 device=""
 cleanup() {
     if mountpoint -q "$scratch/mnt"; then umount "$scratch/mnt" || umount -l "$scratch/mnt"; fi
