@@ -7,7 +7,7 @@ import LocalStorage
 import StorageTestSupport
 
 /// What the writer does; the test replays the log with the same vocabulary.
-/// (The cache's object, array and lock operations join here once the engine has them.)
+/// (The engine's objects, arrays and locks are not written here yet; RELIABILITY.md says so.)
 enum PowerLossOperation: String, CaseIterable {
     case memory, handleDirect, handleBuffered, writer, move, delete
 }
