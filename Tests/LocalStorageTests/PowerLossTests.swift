@@ -189,10 +189,10 @@ struct CutContext {
     var final: Bool
 }
 
-/// A property every cut must have. The cache's objects and arrays (in the engine, not yet in the
-/// writer) and its size counters (not yet in the engine) would join as further invariants:
-/// every object decodes to what was put, and counters that drifted are corrected by the recount
-/// a reopen runs.
+/// A property every cut must have. The cache's objects and arrays and the usage counter of a
+/// storage with limits (in the engine, not yet in the writer) would join as further invariants:
+/// every object decodes to what was put, and a counter that drifted is corrected by the recount
+/// a trim runs.
 protocol CutInvariant {
     var name: String { get }
     /// True if a violation means an acknowledged write was lost (what a missing fsync causes).

@@ -7,7 +7,7 @@ import LocalStorage
 import StorageTestSupport
 
 /// What the writer does; the test replays the log with the same vocabulary.
-/// (The engine's objects, arrays and locks are not written here yet; RELIABILITY.md says so.)
+/// (The engine's objects, arrays, locks and limits are not used here yet; RELIABILITY.md says so.)
 enum PowerLossOperation: String, CaseIterable {
     case memory, handleDirect, handleBuffered, writer, move, delete
 }
