@@ -264,7 +264,8 @@ func removeStaleLoopScratch() {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
     for entry in entries where entry.hasPrefix(loopScratchPrefix) {
         guard let pid = Int32(entry.dropFirst(loopScratchPrefix.count).prefix { $0 != "-" }),
-              pid != getpid(), kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            pid != getpid(), kill(pid, 0) != 0 && errno == ESRCH
+        else { continue }
         let directory = "/tmp/" + entry
         // Inner mounts hold loop devices over files on outer mounts: a few rounds of unmounting
         // everything below the directory, then detaching every loop device backed below it.
@@ -292,7 +293,8 @@ func loopDevices(backedUnder directory: String) -> [String] {
     let blocks = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []
     return blocks.filter { $0.hasPrefix("loop") }.sorted().compactMap { block in
         guard let backing = try? String(contentsOfFile: "/sys/block/\(block)/loop/backing_file", encoding: .utf8),
-              backing.hasPrefix(directory + "/") else { return nil }
+            backing.hasPrefix(directory + "/")
+        else { return nil }
         return "/dev/" + block
     }
 }

@@ -214,7 +214,9 @@ struct OnlyCompleteVersions: CutInvariant {
             case .version(let version): return "\(key): holds \(version), which was never written to it"
             case .empty where cut.durability == .noSync: return nil
             case .empty, .torn:
-                let acknowledged = cut.history.calls(on: key, begunBefore: cut.window.start).filter { $0.acknowledged(before: cut.window.start) && $0.result != nil }
+                let acknowledged = cut.history.calls(on: key, begunBefore: cut.window.start).filter {
+                    $0.acknowledged(before: cut.window.start) && $0.result != nil
+                }
                 return "\(key): \(state)" + (acknowledged.isEmpty ? "" : " where \(acknowledged.count) complete versions were acknowledged")
             case .absent: return nil
             }
@@ -265,10 +267,13 @@ struct AcknowledgedContextsSurvive: CutInvariant {
             return ["the storage root is missing"]
         }
         var contexts = Set<String>()
-        for call in cut.history.calls.values where !call.context.isEmpty && call.result != nil && call.acknowledged(before: cut.window.start) {
+        for call in cut.history.calls.values
+        where !call.context.isEmpty && call.result != nil && call.acknowledged(before: cut.window.start) {
             contexts.insert(call.context)
         }
-        return contexts.sorted().filter { !cut.observation.directories.contains($0) }.map { "context \($0) of an acknowledged upload is missing" }
+        return contexts.sorted().filter { !cut.observation.directories.contains($0) }.map {
+            "context \($0) of an acknowledged upload is missing"
+        }
     }
 }
 
@@ -402,7 +407,8 @@ final class PowerLossRig {
             history.readNew()
         }
         guard history.ready else {
-            throw CommandFailed(command: "powerloss-writer", status: process.isRunning ? -1 : process.terminationStatus, output: "never became ready")
+            throw CommandFailed(
+                command: "powerloss-writer", status: process.isRunning ? -1 : process.terminationStatus, output: "never became ready")
         }
     }
 
@@ -446,7 +452,8 @@ final class PowerLossRig {
         try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
         _ = try? runTool("cp", ["--sparse=always", keptImage, name + ".img"], check: false)
         _ = try? runTool("cp", [history.path, name + ".log"], check: false)
-        _ = FileManager.default.createFile(atPath: name + ".txt", contents: Data(violations.map(\.description).joined(separator: "\n").utf8))
+        _ = FileManager.default.createFile(
+            atPath: name + ".txt", contents: Data(violations.map(\.description).joined(separator: "\n").utf8))
         print("kept \(name).img, .log and .txt")
     }
 
@@ -483,7 +490,8 @@ final class PowerLossRig {
         guard released else {
             return .skipped("\(device) stayed mounted in another mount namespace for 30 s after the umount")
         }
-        let fsck = kind == .ext4
+        let fsck =
+            kind == .ext4
             ? try runTool("e2fsck", ["-f", "-n", cutImage], check: false)
             : try runTool("xfs_repair", ["-n", "-f", cutImage], check: false)
         return fsck.status == 0 ? .clean : .complaint("fsck exited \(fsck.status): \(fsck.output.suffix(2000))")
@@ -524,7 +532,8 @@ struct CutReport {
         let flights = inFlight.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         return "\(cuts) cuts in \(String(format: "%.1f", elapsed)) s; mid-call: \(flights); between calls: \(between); "
             + "\(acknowledgedChecked) acknowledged names checked; older versions seen: \(olderVersionsSeen); "
-            + "acknowledged calls lost: \(acknowledgedButLost) (the oldest returned " + String(format: "%.1f", longestLoss) + " ms before its cut); "
+            + "acknowledged calls lost: \(acknowledgedButLost) (the oldest returned " + String(format: "%.1f", longestLoss)
+            + " ms before its cut); "
             + "empty files: \(emptyFilesSeen); temp files swept: \(tempsSwept); fsck complaints: \(fsckComplaints) (skipped: \(fsckSkipped)); "
             + "violations: \(violations.count)"
     }
@@ -544,7 +553,9 @@ func makeRig(_ kind: FileSystemKind) throws -> PowerLossRig {
 /// must hold the root. Nothing fsyncs after the initializer, so only its own parent fsyncs can
 /// have made the new directories durable (ext4 commits its journal every 60 s here, XFS pushes its
 /// log every 30 s).
-func runCutsAfterOpening(on kind: FileSystemKind, cuts total: Int, mutation: String? = nil, stopAtFirstLoss: Bool = false) throws -> CutReport {
+func runCutsAfterOpening(on kind: FileSystemKind, cuts total: Int, mutation: String? = nil, stopAtFirstLoss: Bool = false) throws
+    -> CutReport
+{
     let rig = try makeRig(kind)
     defer { rig.tearDown() }
     var report = CutReport()
@@ -561,10 +572,12 @@ func runCutsAfterOpening(on kind: FileSystemKind, cuts total: Int, mutation: Str
                 path += "/\(component)"
                 var isDirectory: ObjCBool = false
                 if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || !isDirectory.boolValue {
-                    found.append(Violation(
-                        cut: report.cuts, check: "new root survives",
-                        message: "\(path.dropFirst(mountPoint.count + 1)) is missing, though LocalStorage(...) had returned before the cut",
-                        lostAcknowledgedWrite: true))
+                    found.append(
+                        Violation(
+                            cut: report.cuts, check: "new root survives",
+                            message:
+                                "\(path.dropFirst(mountPoint.count + 1)) is missing, though LocalStorage(...) had returned before the cut",
+                            lostAcknowledgedWrite: true))
                     break
                 }
             }
@@ -615,7 +628,8 @@ func runCuts(
             usleep(UInt32.random(in: 0...30_000, using: &generator))
             guard let writer = rig.writer, writer.isRunning else {
                 rig.history.readNew()
-                throw CommandFailed(command: "powerloss-writer", status: rig.writer?.terminationStatus ?? -1, output: rig.history.writerError ?? "exited")
+                throw CommandFailed(
+                    command: "powerloss-writer", status: rig.writer?.terminationStatus ?? -1, output: rig.history.writerError ?? "exited")
             }
             let window = try rig.cut()
             report.cuts += 1
@@ -627,15 +641,17 @@ func runCuts(
                     number: report.cuts, root: mountPoint + "/root", observation: CutObservation(root: mountPoint + "/root"),
                     history: rig.history, window: window, durability: durability, final: final)
                 report.tempsSwept += context.observation.temps.count
-                report.acknowledgedChecked += context.history.idsByKey.keys.filter { key in
-                    context.history.calls(on: key, begunBefore: window.start).contains { $0.acknowledged(before: window.start) }
-                }.count
+                report.acknowledgedChecked +=
+                    context.history.idsByKey.keys.filter { key in
+                        context.history.calls(on: key, begunBefore: window.start).contains { $0.acknowledged(before: window.start) }
+                    }.count
                 for state in context.observation.names.values where state == .empty { report.emptyFilesSeen += 1 }
                 for (key, state) in context.observation.names {
                     guard case .version = state else { continue }
                     let calls = context.history.calls(on: key, begunBefore: window.start).filter { $0.acknowledged(before: window.start) }
                     if let last = calls.last, let index = calls.lastIndex(where: { $0.result.map(NameState.version) == state }),
-                       calls[index].id != last.id {
+                        calls[index].id != last.id
+                    {
                         report.olderVersionsSeen += 1
                     }
                 }
@@ -650,7 +666,8 @@ func runCuts(
                 }
                 for invariant in invariants {
                     found += invariant.violations(in: context).map {
-                        Violation(cut: report.cuts, check: invariant.name, message: $0, lostAcknowledgedWrite: invariant.guardsAcknowledgedWrites)
+                        Violation(
+                            cut: report.cuts, check: invariant.name, message: $0, lostAcknowledgedWrite: invariant.guardsAcknowledgedWrites)
                     }
                 }
             }
@@ -731,7 +748,9 @@ struct PowerLossTests {
     func aNewRootSurvivesACutRightAfterTheInitializerReturned(_ kind: FileSystemKind) throws {
         try Self.skipIfNotSelected(kind)
         let report = try runCutsAfterOpening(on: kind, cuts: Self.openingCuts)
-        print("powerloss \(kind) new root: \(report.cuts) cuts in \(String(format: "%.1f", report.elapsed)) s; violations: \(report.violations.count)")
+        print(
+            "powerloss \(kind) new root: \(report.cuts) cuts in \(String(format: "%.1f", report.elapsed)) s; violations: \(report.violations.count)"
+        )
         for violation in report.violations.prefix(20) { Issue.record("\(kind) new root: \(violation)") }
         #expect(report.cuts == Self.openingCuts)
     }
@@ -766,7 +785,8 @@ struct PowerLossTests {
             for violation in opening.violations where !violation.lostAcknowledgedWrite {
                 Issue.record("\(mutation) on \(kind), new root: \(violation)")
             }
-            #expect(opening.firstLossAt != nil, "\(mutation) on \(kind) was not caught in \(Self.openingCuts) cuts after opening a new root")
+            #expect(
+                opening.firstLossAt != nil, "\(mutation) on \(kind) was not caught in \(Self.openingCuts) cuts after opening a new root")
             // The parents of a new context: the random writer's next fsync covers them.
             withKnownIssue(
                 "ext4 and XFS journal a new directory with the next fsync of anything on the file system, and every upload fsyncs its file after creating the context: a cut cannot show this fsync missing (RELIABILITY.md)"

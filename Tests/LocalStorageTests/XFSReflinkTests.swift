@@ -85,7 +85,8 @@ struct XFSReflinkTests {
                     let injector = FaultInjector(way.refused.map { .init(syscall: $0, call: 1, repeats: true, fault: .fail(EOPNOTSUPP)) })
                     let start = monotonicNow()
                     let outcome = try injector.run {
-                        try storage.uploadStream(fromDescriptor: handle.fileDescriptor, fileName: "f-\(round)", context: "m", direct: way.direct)
+                        try storage.uploadStream(
+                            fromDescriptor: handle.fileDescriptor, fileName: "f-\(round)", context: "m", direct: way.direct)
                     }
                     seconds.append(Double(monotonicNow() - start) / 1e9)
                     try handle.close()
@@ -95,12 +96,16 @@ struct XFSReflinkTests {
                 #expect(try LargeFileTests.sameContent(source, xfs.at("root/m/f-2")))
                 for round in 0..<3 { try storage.deleteFile("f-\(round)", context: "m") }
                 medians[way.label] = seconds.sorted()[1]
-                print(String(format: "XFS ingest %@ %@: median %.4f s (%@)", size == 1 << 30 ? "1 GiB" : "64 MiB", way.label,
-                             seconds.sorted()[1], seconds.map { String(format: "%.4f", $0) }.joined(separator: ", ")))
+                print(
+                    String(
+                        format: "XFS ingest %@ %@: median %.4f s (%@)", size == 1 << 30 ? "1 GiB" : "64 MiB", way.label,
+                        seconds.sorted()[1], seconds.map { String(format: "%.4f", $0) }.joined(separator: ", ")))
             }
             if let reflink = medians["reflink (FICLONE)"], let copy = medians["read/write copy"], let range = medians["copy_file_range"] {
-                print(String(format: "XFS ingest %@: a copy takes %.0fx the time of a reflink (copy_file_range %.1fx)",
-                             size == 1 << 30 ? "1 GiB" : "64 MiB", copy / reflink, range / reflink))
+                print(
+                    String(
+                        format: "XFS ingest %@: a copy takes %.0fx the time of a reflink (copy_file_range %.1fx)",
+                        size == 1 << 30 ? "1 GiB" : "64 MiB", copy / reflink, range / reflink))
             }
             try FileManager.default.removeItem(atPath: source)
         }

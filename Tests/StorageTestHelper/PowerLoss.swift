@@ -103,7 +103,8 @@ func powerLossWriter(_ arguments: [String]) throws {
             continue
         }
         // Mostly small versions; one in ten spans several 1 MiB chunks and is preallocated.
-        let length = Int.random(in: 0..<10, using: &generator) == 0
+        let length =
+            Int.random(in: 0..<10, using: &generator) == 0
             ? Int.random(in: 1_000_000...3_000_000, using: &generator)
             : Int.random(in: 0...65_536, using: &generator)
         let version = SelfVerifying.make(seed: generator.next(), length: length)
