@@ -220,7 +220,8 @@ import Testing
     /// The two numbers in `.ls-meta/usage`.
     static func counterValue(_ path: String) -> [Int64] {
         guard let data = contents(of: path), data.count == 16 else { return [] }
-        return [0, 8].map { offset in data[offset..<offset + 8].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * $1.offset) } }
+        return [0, 8].map { offset in data[offset..<offset + 8].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * $1.offset) }
+        }
     }
 
     /// Names made by other programs that are not UTF-8 are user files too: counted and pruned,

@@ -120,9 +120,10 @@ extension Engine {
         if let keeper, let counterBefore {
             // Uploads that counted themselves during the walk are kept in the total.
             let counterNow = try keeper.usage.read()
-            try keeper.usage.set(StorageUsage(
-                files: max(0, files + counterNow.files - counterBefore.files),
-                bytes: max(0, bytes + counterNow.bytes - counterBefore.bytes)))
+            try keeper.usage.set(
+                StorageUsage(
+                    files: max(0, files + counterNow.files - counterBefore.files),
+                    bytes: max(0, bytes + counterNow.bytes - counterBefore.bytes)))
         }
         return PruneReport(removedFiles: removedFiles, removedBytes: removedBytes, remainingFiles: files, remainingBytes: bytes)
     }

@@ -24,7 +24,7 @@ extension Engine {
         let fd: CInt
         do {
             fd = try openContextForReading(context)
-        } catch where error.errno == .noSuchFile {
+        } catch  where error.errno == .noSuchFile {
             return []
         }
         defer { closeDescriptor(fd) }
@@ -36,7 +36,7 @@ extension Engine {
             let status: stat
             do throws(SyscallError) {
                 status = try fileStatus(entry.name, in: fd)
-            } catch where error.errno == .noSuchFile {
+            } catch  where error.errno == .noSuchFile {
                 return  // removed since getdents
             }
             if status.isRegularFile { infos.append(StoredFileInfo(name: name, status: status)) }
@@ -65,7 +65,8 @@ extension StoredFileInfo {
     init(name: String, status: stat) {
         let modified = nanoseconds(status.st_mtim)
         let used = max(modified, nanoseconds(status.st_atim))
-        self.init(name: name, size: Int64(status.st_size), modificationDate: date(nanoseconds: modified), lastUsedDate: date(nanoseconds: used))
+        self.init(
+            name: name, size: Int64(status.st_size), modificationDate: date(nanoseconds: modified), lastUsedDate: date(nanoseconds: used))
     }
 }
 
