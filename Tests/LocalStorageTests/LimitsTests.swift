@@ -211,7 +211,7 @@ import Testing
     /// Overwrites `.ls-meta/usage` in place (the engine keeps it open).
     static func overwriteCounter(_ path: String, files: Int64, bytes: Int64) {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
-        #expect(fd >= 0)
+        #expect(fd != -1, "cannot open the counter: errno \(errno)")
         let raw = [files.littleEndian, bytes.littleEndian]
         #expect(raw.withUnsafeBytes { pwrite(fd, $0.baseAddress, 16, 0) } == 16)
         close(fd)
@@ -232,7 +232,7 @@ import Testing
         try storage.uploadFile(file: Data(count: 7), fileName: "ok", context: "c")
         let raw: [CChar] = Array(scratch.at("root/c/").utf8CString.dropLast()) + [CChar(bitPattern: 0xff), 0x41, 0]
         let fd = open(raw, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        #expect(fd >= 0)
+        #expect(fd != -1, "cannot create the non-UTF-8 name: errno \(errno)")
         #expect(write(fd, "abc", 3) == 3)
         close(fd)
         Self.age(scratch.at("root/c/ok"), secondsAgo: 10)
