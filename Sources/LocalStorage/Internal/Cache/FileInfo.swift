@@ -21,21 +21,11 @@ extension Engine {
     /// `info` of every file `list` lists, in the same order: one pass over the directory, one
     /// fstatat per file. A missing context has none.
     func infos(_ context: String) throws(SyscallError) -> [StoredFileInfo] {
-        let fd: CInt
-        do {
-            fd = try openContextForReading(context)
-        } catch  where error.errno == .noSuchFile {
-            return []
-        }
-        defer { closeDescriptor(fd) }
         var infos: [StoredFileInfo] = []
-        try forEachEntry(in: fd) { entry throws(SyscallError) in
-            if entry.hasPrefix(".ls-") { return }
-            if entry.type != UInt8(DT_REG) && entry.type != UInt8(DT_UNKNOWN) { return }
-            guard let name = String(validating: entry.bytes, as: UTF8.self) else { return }
+        try forEachListedEntry(in: context) { entry, name, directory throws(SyscallError) in
             let status: stat
             do throws(SyscallError) {
-                status = try fileStatus(entry.name, in: fd)
+                status = try fileStatus(entry.name, in: directory)
             } catch  where error.errno == .noSuchFile {
                 return  // removed since getdents
             }

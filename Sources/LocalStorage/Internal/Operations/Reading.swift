@@ -153,23 +153,38 @@ extension Engine {
     /// The names of the regular files in a context, sorted; [] for a missing context. Temp
     /// files, the engine's own names and names that are not valid UTF-8 are left out.
     func list(_ context: String) throws(SyscallError) -> [String] {
+        var names: [String] = []
+        try forEachListedEntry(in: context) { entry, name, directory throws(SyscallError) in
+            // DT_UNKNOWN: asked of fstatat (nil: removed since getdents).
+            if entry.type == UInt8(DT_REG) {
+                names.append(name)
+            } else if try regularFileStatus(entry.name, in: directory) == true {
+                names.append(name)
+            }
+        }
+        return names.sorted()
+    }
+
+    /// The one scan behind `list` and `infos`: calls `body` with each entry of a context that
+    /// may be a stored file (a regular file or a type the file system did not record, not one
+    /// of the engine's `.ls-` names, a valid UTF-8 name), with that name and the directory's
+    /// descriptor. A missing context has none.
+    func forEachListedEntry(
+        in context: String, _ body: (DirectoryEntry, String, CInt) throws(SyscallError) -> Void
+    ) throws(SyscallError) {
         let fd: CInt
         do {
             fd = try openContextForReading(context)
         } catch  where error.errno == .noSuchFile {
-            return []
+            return
         }
         defer { closeDescriptor(fd) }
-        var names: [String] = []
         try forEachEntry(in: fd) { entry throws(SyscallError) in
             if entry.hasPrefix(".ls-") { return }
-            // DT_UNKNOWN: asked of fstatat (nil: removed since getdents).
-            let regular =
-                entry.type == UInt8(DT_UNKNOWN)
-                ? try regularFileStatus(entry.name, in: fd) ?? false : entry.type == UInt8(DT_REG)
-            if regular, let name = String(validating: entry.bytes, as: UTF8.self) { names.append(name) }
+            if entry.type != UInt8(DT_REG) && entry.type != UInt8(DT_UNKNOWN) { return }
+            guard let name = String(validating: entry.bytes, as: UTF8.self) else { return }
+            try body(entry, name, fd)
         }
-        return names.sorted()
     }
 
     /// Whether `name` in `directory` is a regular file; nil if it does not exist.
