@@ -256,4 +256,22 @@ import Testing
         #expect(try storage.listStoredFileInfo("c").map(\.name) == ["target"])
         #expect(try storage.fileInfo("target", context: "c").size == 3)
     }
+
+    /// Limits a hostile or careless caller may pass: the largest values prune without trapping
+    /// and remove nothing; negative ones are refused before any syscall.
+    @Test func extremeAndNegativeLimits() throws {
+        let scratch = Scratch()
+        let storage = try scratch.storage()
+        try storage.uploadFile(file: Data(count: 10), fileName: "f", context: "c")
+        let huge = CacheLimits(maxBytes: .max, maxFiles: .max, maxAge: .seconds(Int64.max))
+        #expect(try storage.prune(huge).removedFiles == 0)
+        _ = try LocalStorage(storagePath: scratch.at("root"), durability: .noSync, limits: huge)
+        try storage.uploadFile(file: Data(count: 10), fileName: "g", context: "c")
+        #expect(try storage.listStoredFiles("c") == ["f", "g"])
+        expectError(.invalidArgument) { try storage.prune(CacheLimits(maxBytes: -1)) }
+        expectError(.invalidArgument) { try storage.prune(CacheLimits(maxFiles: -1)) }
+        expectError(.invalidArgument) { try storage.prune(CacheLimits(maxAge: .seconds(-1))) }
+        expectError(.invalidArgument) { try LocalStorage(storagePath: scratch.at("root"), limits: CacheLimits(maxAge: .seconds(-5))) }
+        #expect(try storage.listStoredFiles("c") == ["f", "g"])
+    }
 }
