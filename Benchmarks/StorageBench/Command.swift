@@ -77,6 +77,10 @@ struct StorageBenchCommand: ParsableCommand {
     @Option(help: .private)
     var child: String?
 
+    /// `OP:COUNT`: repeat one library operation (see `ProfileMode`), for instruction counts.
+    @Option(help: .private)
+    var profileOp: String?
+
     @Option(
         help: ArgumentHelp(
             "Seconds of rounds after which a row stops even if its intervals are still wider than --precision "
@@ -177,6 +181,13 @@ struct StorageBenchCommand: ParsableCommand {
 
     mutating func run() throws {
         if let child { Glibc.exit(ChildMode.run(child)) }
+        if let profileOp {
+            guard let (operation, count) = ProfileMode.parse(profileOp) else {
+                throw ValidationError("--profile-op: OP:COUNT, OP one of " + ProfileMode.operations.joined(separator: ", "))
+            }
+            try ProfileMode.run(operation, count: count, under: dir)
+            return
+        }
         let started = monotonicNanoseconds()
         let date = Date()
         let settings = try makeSettings()
