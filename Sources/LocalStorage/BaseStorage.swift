@@ -38,7 +38,8 @@ public protocol BaseStorage: AnyObject, Sendable {
     /// - Returns: Whether it exists; false for a missing context.
     /// - Throws: ``LocalStorageError`` when the lookup itself fails.
     func checkIfExists(_ fileName: String, context: String) throws -> Bool
-    /// The names of the regular files stored in `context`, sorted.
+    /// The names of the regular files stored in `context`, sorted (by UTF-8 bytes, for
+    /// ``LocalStorage``).
     /// - Parameter context: The context; `""` is the root.
     /// - Returns: The names; `[]` for a missing context.
     /// - Throws: ``LocalStorageError``.

@@ -290,11 +290,15 @@ open class LocalStorage: BaseStorage, @unchecked Sendable {
         return try run(.exists, context) { try engine.exist(names, context: context) }
     }
 
-    /// The names of the regular files stored in `context`, sorted; `[]` if the context does not
-    /// exist. Subcontexts, temp files of uploads in progress, the engine's own `.ls-` names and
-    /// names that are not valid UTF-8 are not listed.
+    /// The names of the regular files stored in `context`, sorted by their UTF-8 bytes; `[]` if
+    /// the context does not exist. Subcontexts, temp files of uploads in progress, the engine's
+    /// own `.ls-` names and names that are not valid UTF-8 are not listed.
+    ///
+    /// The order is that of `ls` in the C locale: deterministic, and cheap to produce. It agrees
+    /// with `String`'s `<` for ASCII names and for names in Unicode normalization form C; a name
+    /// spelled with combining marks sorts by its bytes (`"e\u{301}"` before `"f"`).
     /// - Parameter context: The context; `""` is the root.
-    /// - Returns: The on-disk names, sorted.
+    /// - Returns: The on-disk names, sorted by UTF-8 bytes.
     /// - Throws: ``LocalStorageError``: `.invalidName` for an invalid context, before any syscall.
     public func listStoredFiles(_ context: String) throws -> [String] {
         try validate(context, .list)

@@ -10,7 +10,7 @@ struct List: ParsableCommand {
         commandName: "ls",
         abstract: "List the files stored in a context.",
         discussion: """
-            Names are sorted, one per line. Subcontexts, temp files of uploads in progress and \
+            Names are sorted by their UTF-8 bytes, one per line. Subcontexts, temp files of uploads in progress and \
             the storage's own files are not listed (see 'lstore du' for the contexts). A context \
             that does not exist is empty.
 

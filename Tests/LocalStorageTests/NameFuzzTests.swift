@@ -257,9 +257,9 @@ fileprivate struct StoreModel {
         }
     }
 
-    /// The same names (by bytes), listed in sorted order.
+    /// The same names (by bytes), listed in order of their UTF-8 bytes.
     static func sameListing(_ expected: [[UInt8]], _ listed: [String]) -> Bool {
-        let sorted = zip(listed, listed.dropFirst()).allSatisfy { !($1 < $0) }
+        let sorted = zip(listed, listed.dropFirst()).allSatisfy { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         return sorted && listed.count == expected.count && Set(listed.map { Array($0.utf8) }) == Set(expected)
     }
 }

@@ -7,10 +7,10 @@ extension Engine {
     func info(_ target: Target) throws -> StoredFileInfo {
         let status: stat
         if target.context.isEmpty {
-            status = try fileStatus(target.name, in: rootFD)
+            status = try withCString(target.name) { name throws(SyscallError) in try fileStatus(name, in: rootFD) }
         } else {
             // O_PATH|O_NOFOLLOW opens a trailing symlink itself, which is then not a regular file.
-            let fd = try openBeneath(target.relativePath, flags: CLocalStorage_O_PATH | O_NOFOLLOW)
+            let fd = try openBeneath(target, flags: CLocalStorage_O_PATH | O_NOFOLLOW)
             defer { closeDescriptor(fd) }
             status = try fileStatus(fd)
         }
@@ -21,18 +21,21 @@ extension Engine {
     /// `info` of every file `list` lists, in the same order: one pass over the directory, one
     /// fstatat per file. A missing context has none.
     func infos(_ context: String) throws(SyscallError) -> [StoredFileInfo] {
-        var infos: [StoredFileInfo] = []
-        try forEachListedEntry(in: context) { entry, name, directory throws(SyscallError) in
+        var names = ListedNames()
+        var statuses: [stat] = []
+        try forEachListedEntry(in: context) { entry, directory throws(SyscallError) in
             let status: stat
             do throws(SyscallError) {
                 status = try fileStatus(entry.name, in: directory)
             } catch  where error.errno == .noSuchFile {
                 return  // removed since getdents
             }
-            if status.isRegularFile { infos.append(StoredFileInfo(name: name, status: status)) }
+            if status.isRegularFile {
+                names.append(entry.bytes)
+                statuses.append(status)
+            }
         }
-        infos.sort { $0.name < $1.name }
-        return infos
+        return names.order().map { StoredFileInfo(name: names.name(at: $0), status: statuses[$0]) }
     }
 }
 
@@ -41,7 +44,7 @@ extension Engine {
     func sizeIfRegular(_ name: String, in directory: CInt) -> Int64? {
         let status: stat
         do {
-            status = try fileStatus(name, in: directory)
+            status = try withCString(name) { name throws(SyscallError) in try fileStatus(name, in: directory) }
         } catch {
             return nil
         }

@@ -17,6 +17,15 @@ struct DirectoryEntry {
         return b[0] == UInt8(ascii: ".") && (length == 1 || (length == 2 && b[1] == UInt8(ascii: ".")))
     }
 
+    /// Whether the name is valid UTF-8: ASCII checked byte by byte, anything else by the
+    /// standard library's validation (non-generic, from the C string).
+    var isValidUTF8: Bool {
+        for byte in bytes where byte >= 0x80 {
+            return String(validatingCString: name) != nil
+        }
+        return true
+    }
+
     func hasPrefix(_ prefix: StaticString) -> Bool {
         length >= prefix.utf8CodeUnitCount
             && memcmp(name, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
