@@ -16,7 +16,7 @@ extension Engine {
     ///
     /// - Throws: `SyscallError` when the file cannot be opened or read, `NotARegularFile`.
     func verifyObject(_ target: Target) throws -> ObjectVerification {
-        let fd = try openBeneath(target.relativePath, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
+        let fd = try openBeneath(target, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
         defer { closeDescriptor(fd) }
         let status = try fileStatus(fd)
         guard status.isRegularFile else { throw NotARegularFile() }

@@ -85,7 +85,12 @@ extension Engine {
     /// renameat within one directory; the error, or nil when it succeeded.
     private func renameFailure(_ name: String, in directory: CInt, to newName: String) -> SyscallError? {
         do {
-            _ = try retrying(.renameat) { system_renameat(directory, name, directory, newName) }
+            // withCString, not the implicit conversion: that one allocates for short names.
+            try withCString(name) { from throws(SyscallError) in
+                try withCString(newName) { to throws(SyscallError) in
+                    _ = try retrying(.renameat) { system_renameat(directory, from, directory, to) }
+                }
+            }
             return nil
         } catch {
             return error

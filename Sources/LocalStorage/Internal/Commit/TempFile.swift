@@ -35,15 +35,24 @@ final class TempNameSource: Sendable {
         var hasher = Hasher()
         hasher.combine(key)
         hasher.combine(counter.add(1, ordering: .relaxed).newValue)
-        var value = UInt64(bitPattern: Int64(hasher.finalize()))
-        var name = reservedTempPrefix
-        name.reserveCapacity(reservedTempPrefix.utf8.count + 16)
-        let digits = Array("0123456789abcdef".unicodeScalars)
-        for _ in 0..<16 {
-            name.unicodeScalars.append(digits[Int(value & 0xf)])
-            value >>= 4
+        let value = UInt64(bitPattern: Int64(hasher.finalize()))
+        let prefixLength = reservedTempPrefix.utf8.count
+        // One allocation, written in place: the prefix, then 16 hex digits, low nibble first.
+        return String(unsafeUninitializedCapacity: prefixLength + 16) { buffer in
+            var index = 0
+            for byte in reservedTempPrefix.utf8 {
+                buffer[index] = byte
+                index += 1
+            }
+            var rest = value
+            for _ in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: rest & 0xf)
+                buffer[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+                index += 1
+                rest >>= 4
+            }
+            return index
         }
-        return name
     }
 }
 

@@ -43,13 +43,66 @@ struct Target {
     let context: String
     let name: String
 
-    /// The path beneath the root.
+    /// The path beneath the root (for messages: the syscalls get `withRelativePath`).
     var relativePath: String { context.isEmpty ? name : context + "/" + name }
+
+    /// Calls `body` with the path beneath the root, NUL-terminated, and its length: built in a
+    /// stack buffer when it is short, without a String in between.
+    func withRelativePath<R>(
+        _ body: (UnsafePointer<CChar>, Int) throws(SyscallError) -> R
+    ) throws(SyscallError) -> R {
+        if context.isEmpty { return try withCString(name) { path throws(SyscallError) in try body(path, name.utf8.count) } }
+        return try withUTF8Bytes(context) { contextBytes throws(SyscallError) in
+            try withUTF8Bytes(name) { nameBytes throws(SyscallError) in
+                let length = contextBytes.count + 1 + nameBytes.count
+                return try withTemporaryCString(capacity: length + 1) { buffer throws(SyscallError) in
+                    let raw = UnsafeMutableRawPointer(buffer)
+                    if let base = contextBytes.baseAddress { raw.copyMemory(from: base, byteCount: contextBytes.count) }
+                    raw.storeBytes(of: UInt8(ascii: "/"), toByteOffset: contextBytes.count, as: UInt8.self)
+                    if let base = nameBytes.baseAddress {
+                        (raw + contextBytes.count + 1).copyMemory(from: base, byteCount: nameBytes.count)
+                    }
+                    raw.storeBytes(of: 0, toByteOffset: length, as: UInt8.self)
+                    return try body(buffer, length)
+                }
+            }
+        }
+    }
+}
+
+/// Calls `body` with the UTF-8 bytes of `string`: in place for a native string (small ones are
+/// copied to the stack by the standard library), through a copy otherwise (a bridged string).
+@inline(__always)
+func withUTF8Bytes<R>(
+    _ string: String, _ body: (UnsafeBufferPointer<UInt8>) throws(SyscallError) -> R
+) throws(SyscallError) -> R {
+    let result: Result<R, SyscallError>? = string.utf8.withContiguousStorageIfAvailable { bytes in
+        do throws(SyscallError) { return .success(try body(bytes)) } catch { return .failure(error) }
+    }
+    if let result { return try result.get() }
+    let copy = Array(string.utf8)
+    let copied: Result<R, SyscallError> = copy.withUnsafeBufferPointer { bytes in
+        do throws(SyscallError) { return .success(try body(bytes)) } catch { return .failure(error) }
+    }
+    return try copied.get()
+}
+
+/// Calls `body` with an uninitialized buffer of `capacity` CChars: on the stack when small (the
+/// standard library decides), on the heap otherwise.
+@inline(__always)
+func withTemporaryCString<R>(
+    capacity: Int, _ body: (UnsafeMutablePointer<CChar>) throws(SyscallError) -> R
+) throws(SyscallError) -> R {
+    let result: Result<R, SyscallError> = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { buffer in
+        guard let base = buffer.baseAddress else { return .failure(SyscallError(syscall: .openat, errno: .invalidArgument)) }
+        do throws(SyscallError) { return .success(try body(base)) } catch { return .failure(error) }
+    }
+    return try result.get()
 }
 
 /// Checks one path component: not empty, `.` or `..`, no `/` or NUL, at most NAME_MAX bytes,
 /// not reserved.
-func componentProblem<C: Collection<UInt8>>(_ component: C) -> NameProblem? {
+func componentProblem(_ component: UnsafeBufferPointer<UInt8>) -> NameProblem? {
     let count = component.count
     if count == 0 { return .empty }
     if count > Int(NAME_MAX) { return .tooLong }
@@ -60,31 +113,47 @@ func componentProblem<C: Collection<UInt8>>(_ component: C) -> NameProblem? {
         if byte == UInt8(ascii: ".") { dots += 1 }
     }
     if dots == count && count <= 2 { return count == 1 ? .dot : .dotDot }
-    if component.starts(with: reservedNamePrefix.utf8) { return .reservedPrefix }
+    // The reserved prefix, ".ls-", compared byte by byte.
+    if count >= 4 && component[0] == UInt8(ascii: ".") && component[1] == UInt8(ascii: "l")
+        && component[2] == UInt8(ascii: "s") && component[3] == UInt8(ascii: "-")
+    {
+        return .reservedPrefix
+    }
     return nil
 }
 
-/// Validates a stored file's on-disk name.
+/// Validates a stored file's on-disk name, on its bytes in place.
 func fileNameProblem(_ name: String) -> NameProblem? {
-    componentProblem(name.utf8)
+    // The outer optional says whether the bytes were contiguous; the inner one is the answer.
+    if let checked = name.utf8.withContiguousStorageIfAvailable({ componentProblem($0) }) { return checked }
+    return Array(name.utf8).withUnsafeBufferPointer { componentProblem($0) }
 }
 
 /// Validates a context; `""` is the root itself. Splits on the byte, not the Character: a `/`
 /// followed by a combining mark is one grapheme with it, and would hide the separator.
 func contextProblem(_ context: String) -> ContextProblem? {
-    let bytes = context.utf8
+    if context.isEmpty { return nil }
+    if let checked = context.utf8.withContiguousStorageIfAvailable({ contextProblem(bytes: $0) }) { return checked }
+    return Array(context.utf8).withUnsafeBufferPointer { contextProblem(bytes: $0) }
+}
+
+/// `contextProblem` on the context's bytes.
+private func contextProblem(bytes: UnsafeBufferPointer<UInt8>) -> ContextProblem? {
     if bytes.isEmpty { return nil }
-    if bytes.first == UInt8(ascii: "/") { return ContextProblem(problem: .absoluteContext) }
+    if bytes[0] == UInt8(ascii: "/") { return ContextProblem(problem: .absoluteContext) }
     let slash = UInt8(ascii: "/")
     var position = 0
     var problem: (NameProblem, Int)?
-    var start = bytes.startIndex
+    var start = 0
     while true {
         position += 1
-        let end = bytes[start...].firstIndex(of: slash) ?? bytes.endIndex
-        if problem == nil, let found = componentProblem(bytes[start..<end]) { problem = (found, position) }
-        if end == bytes.endIndex { break }
-        start = bytes.index(after: end)
+        var end = start
+        while end < bytes.count && bytes[end] != slash { end += 1 }
+        if problem == nil, let found = componentProblem(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+            problem = (found, position)
+        }
+        if end == bytes.count { break }
+        start = end + 1
     }
     guard let (found, at) = problem else { return nil }
     return ContextProblem(problem: found, component: (at, position))

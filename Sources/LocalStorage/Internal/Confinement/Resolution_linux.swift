@@ -17,12 +17,25 @@ extension Engine {
         }
     }
 
+    /// Opens a target beneath the root with `flags`.
+    func openBeneath(_ target: Target, flags: CInt, mode: mode_t = 0) throws(SyscallError) -> CInt {
+        try target.withRelativePath { path, length throws(SyscallError) in
+            try openBeneath(path, length: length, flags: flags, mode: mode)
+        }
+    }
+
     /// openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel allows it (a symlink
     /// anywhere on the path gives ELOOP); otherwise (no openat2: ENOSYS; a seccomp filter
     /// refusing it: EPERM), and for paths too long to hand the kernel whole (PATH_MAX), a walk
-    /// of one O_NOFOLLOW openat per component, safe because `..` never passes validation.
+    /// of one O_NOFOLLOW openat per component, safe because `..` never passes validation. A
+    /// file in the root (one component, not a directory) is that walk's one step: an openat
+    /// with O_NOFOLLOW, as confined, and a symlink gives ELOOP just as atomically. Directories
+    /// keep openat2, whose ELOOP for a symlink does not depend on a second look.
     func openBeneath(_ path: UnsafePointer<CChar>, length: Int, flags: CInt, mode: mode_t = 0) throws(SyscallError) -> CInt {
         let flags = flags | O_CLOEXEC
+        if flags & O_DIRECTORY == 0 && memchr(path, Int32(UInt8(ascii: "/")), length) == nil {
+            return try retrying(.openat) { system_openat(rootFD, path, flags | O_NOFOLLOW, mode) }
+        }
         if !support.isRefused(.openat2) && length < Int(PATH_MAX) {
             var races = 0
             while true {
@@ -87,18 +100,15 @@ struct DirectoryHandle {
     func close() { if owned { closeDescriptor(fd) } }
 }
 
-/// Calls `body` with a NUL-terminated copy of `bytes` (only the component walk needs one: a
-/// rare path, so a heap buffer is fine).
+/// Calls `body` with a NUL-terminated copy of `bytes` (on the stack when short).
 func withNULTerminated<R>(
     _ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafePointer<CChar>) throws(SyscallError) -> R
 ) throws(SyscallError) -> R {
-    var copy = [CChar](repeating: 0, count: bytes.count + 1)
-    for (index, byte) in bytes.enumerated() { copy[index] = CChar(bitPattern: byte) }
-    let result: Result<R, SyscallError> = copy.withUnsafeBufferPointer { buffer in
-        guard let base = buffer.baseAddress else { return .failure(SyscallError(syscall: .openat, errno: .invalidArgument)) }
-        do throws(SyscallError) { return .success(try body(base)) } catch { return .failure(error) }
+    try withTemporaryCString(capacity: bytes.count + 1) { copy throws(SyscallError) in
+        if let base = bytes.baseAddress { UnsafeMutableRawPointer(copy).copyMemory(from: base, byteCount: bytes.count) }
+        copy[bytes.count] = 0
+        return try body(copy)
     }
-    return try result.get()
 }
 
 /// `String.withCString` for bodies that throw `SyscallError` (a native string is passed without

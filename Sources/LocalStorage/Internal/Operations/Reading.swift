@@ -15,12 +15,7 @@ extension Engine {
     /// Opens a stored regular file for reading. O_NONBLOCK so that a FIFO planted under the
     /// name cannot block the open; it has no effect on regular files.
     func openStored(_ target: Target) throws -> StoredFile {
-        try openStored(beneath: target.relativePath)
-    }
-
-    private func openStored(beneath path: String) throws -> StoredFile {
-        let fd = try openBeneath(path, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
-        return try checkedStored(fd)
+        try checkedStored(try openBeneath(target, flags: O_RDONLY | O_NONBLOCK | O_NOFOLLOW))
     }
 
     private func checkedStored(_ fd: CInt) throws -> StoredFile {
@@ -75,10 +70,10 @@ extension Engine {
     func exists(_ target: Target) throws(SyscallError) -> Bool {
         do {
             if target.context.isEmpty {
-                return try fileStatus(target.name, in: rootFD).isRegularFile
+                return try withCString(target.name) { name throws(SyscallError) in try fileStatus(name, in: rootFD) }.isRegularFile
             }
             // O_PATH|O_NOFOLLOW opens a trailing symlink itself (not a file) instead of failing.
-            let fd = try openBeneath(target.relativePath, flags: CLocalStorage_O_PATH | O_NOFOLLOW)
+            let fd = try openBeneath(target, flags: CLocalStorage_O_PATH | O_NOFOLLOW)
             defer { closeDescriptor(fd) }
             return try fileStatus(fd).isRegularFile
         } catch  where error.errno == .noSuchFile || error.errno == .notDirectory {
@@ -104,7 +99,7 @@ extension Engine {
         result.reserveCapacity(names.count)
         for name in names {
             do {
-                result.append(try fileStatus(name, in: directory.fd).isRegularFile)
+                result.append(try withCString(name) { name throws(SyscallError) in try fileStatus(name, in: directory.fd) }.isRegularFile)
             } catch  where error.errno == .noSuchFile || error.errno == .notDirectory {
                 result.append(false)
             }
@@ -144,33 +139,36 @@ extension Engine {
 
     private func openIfPresent(_ name: String, in directory: CInt) throws(SyscallError) -> CInt? {
         do {
-            return try retrying(.openat) { system_openat(directory, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0) }
+            return try withCString(name) { name throws(SyscallError) in
+                try retrying(.openat) { system_openat(directory, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0) }
+            }
         } catch  where error.errno == .noSuchFile || error.errno == .tooManySymbolicLinks {
             return nil
         }
     }
 
-    /// The names of the regular files in a context, sorted; [] for a missing context. Temp
-    /// files, the engine's own names and names that are not valid UTF-8 are left out.
+    /// The names of the regular files in a context, sorted by their UTF-8 bytes; [] for a
+    /// missing context. Temp files, the engine's own names and names that are not valid UTF-8
+    /// are left out.
     func list(_ context: String) throws(SyscallError) -> [String] {
-        var names: [String] = []
-        try forEachListedEntry(in: context) { entry, name, directory throws(SyscallError) in
+        var names = ListedNames()
+        try forEachListedEntry(in: context) { entry, directory throws(SyscallError) in
             // DT_UNKNOWN: asked of fstatat (nil: removed since getdents).
             if entry.type == UInt8(DT_REG) {
-                names.append(name)
+                names.append(entry.bytes)
             } else if try regularFileStatus(entry.name, in: directory) == true {
-                names.append(name)
+                names.append(entry.bytes)
             }
         }
-        return names.sorted()
+        return names.sortedNames()
     }
 
     /// The one scan behind `list` and `infos`: calls `body` with each entry of a context that
     /// may be a stored file (a regular file or a type the file system did not record, not one
-    /// of the engine's `.ls-` names, a valid UTF-8 name), with that name and the directory's
-    /// descriptor. A missing context has none.
+    /// of the engine's `.ls-` names, a valid UTF-8 name) and the directory's descriptor. A
+    /// missing context has none.
     func forEachListedEntry(
-        in context: String, _ body: (DirectoryEntry, String, CInt) throws(SyscallError) -> Void
+        in context: String, _ body: (DirectoryEntry, CInt) throws(SyscallError) -> Void
     ) throws(SyscallError) {
         let fd: CInt
         do {
@@ -182,8 +180,8 @@ extension Engine {
         try forEachEntry(in: fd) { entry throws(SyscallError) in
             if entry.hasPrefix(".ls-") { return }
             if entry.type != UInt8(DT_REG) && entry.type != UInt8(DT_UNKNOWN) { return }
-            guard let name = String(validating: entry.bytes, as: UTF8.self) else { return }
-            try body(entry, name, fd)
+            guard entry.isValidUTF8 else { return }
+            try body(entry, fd)
         }
     }
 

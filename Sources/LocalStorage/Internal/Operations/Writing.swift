@@ -40,7 +40,9 @@ extension Engine {
         let name = target.name
         let size = limitKeeper == nil ? nil : sizeIfRegular(name, in: fd)
         // EISDIR (a directory of that name) maps to `.notARegularFile`.
-        _ = try retrying(.unlinkat) { system_unlinkat(fd, name, 0) }
+        try withCString(name) { name throws(SyscallError) in
+            _ = try retrying(.unlinkat) { system_unlinkat(fd, name, 0) }
+        }
         if let size { accountRemoved(size: size) }
         try syncDirectoryEntry(directory.fd)
     }
