@@ -11,7 +11,7 @@ enum ProfileMode {
     /// The operations, by the name `--profile-op` takes.
     static let operations = [
         "exists", "exists-missing", "exists-batch16", "get-4KiB", "get-if-exists-miss", "put-4KiB-noSync",
-        "put-4KiB-fileSync", "list-2000", "delete",
+        "put-4KiB-fileSync", "list-2000", "list-100000", "delete",
     ]
 
     /// Parses `OP:COUNT`; nil when it is not one.
@@ -46,9 +46,13 @@ enum ProfileMode {
             for _ in 0..<count where try storage.downloadFileIfExists("missing", context: context) != nil { found += 1 }
         case "put-4KiB-noSync", "put-4KiB-fileSync":
             for _ in 0..<count { try storage.uploadFile(file: content, fileName: "stored", context: context) }
-        case "list-2000":
+        case "list-2000", "list-100000":
+            // The names of storage-bench's list rows.
             let listed = "listed"
-            for index in 0..<2000 { try storage.uploadFile(file: Data(), fileName: "name-\(index)", context: listed) }
+            let names = operation == "list-2000" ? 2000 : 100_000
+            for index in 0..<names {
+                try storage.uploadFile(file: Data(), fileName: String(format: "object-%06d", index), context: listed)
+            }
             for _ in 0..<count { found += try storage.listStoredFiles(listed).count }
         case "delete":
             let names = (0..<count).map { "victim-\($0)" }

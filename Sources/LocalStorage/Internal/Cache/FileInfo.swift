@@ -35,7 +35,7 @@ extension Engine {
                 statuses.append(status)
             }
         }
-        return names.order().map { StoredFileInfo(name: names.name(at: $0), status: statuses[$0]) }
+        return names.sorted().map { StoredFileInfo(name: $0.name, status: statuses[$0.index]) }
     }
 }
 

@@ -160,7 +160,7 @@ extension Engine {
                 names.append(entry.bytes)
             }
         }
-        return names.sortedNames()
+        return names.sorted().map(\.name)
     }
 
     /// The one scan behind `list` and `infos`: calls `body` with each entry of a context that

@@ -3,59 +3,62 @@ import Glibc
 /// The names of a listing, collected as bytes in one buffer and put in the listings' order: by
 /// UTF-8 bytes, like `ls` in the C locale. Deterministic, and far cheaper than sorting Strings
 /// with their Unicode-aware `<` (which would also place canonically equivalent spellings
-/// together; bytes do not). Strings are made once, in order, at the end.
+/// together; bytes do not). Each String is made as its entry is read, while the directory
+/// buffer is still in cache, then put in order.
 struct ListedNames {
-    private var bytes: [UInt8] = []
-    /// Where each name is, and its first 8 bytes as a big-endian integer (zero-padded: names
-    /// hold no NUL, so a shorter name's padding sorts it first, as bytes would).
-    private var spans: [(start: Int, count: Int, prefix: UInt64)] = []
+    /// One name as the sort sees it: its first 16 bytes as two big-endian integers
+    /// (zero-padded: names hold no NUL, so a shorter name's padding sorts it first, as its bytes
+    /// would) and its position in the scan. Sorting these compares integers; only names that
+    /// share their first 16 bytes reach the buffer.
+    private struct Key {
+        var head: UInt64
+        var tail: UInt64
+        var index: UInt32
+    }
 
-    var count: Int { spans.count }
+    private var bytes: [UInt8] = []
+    private var keys: [Key] = []
+    private var names: [String] = []
+    /// Where each name's bytes are in `bytes`, by scan position.
+    private var spans: [(start: Int, count: Int)] = []
+
+    var count: Int { keys.count }
 
     /// Adds a name (valid UTF-8: the scan checked it).
     mutating func append(_ name: UnsafeBufferPointer<UInt8>) {
-        var prefix: UInt64 = 0
-        for index in 0..<8 {
-            prefix = prefix << 8 | UInt64(index < name.count ? name[index] : 0)
+        var head: UInt64 = 0
+        var tail: UInt64 = 0
+        for offset in 0..<8 {
+            head = head << 8 | UInt64(offset < name.count ? name[offset] : 0)
+            tail = tail << 8 | UInt64(offset + 8 < name.count ? name[offset + 8] : 0)
         }
-        spans.append((bytes.count, name.count, prefix))
+        keys.append(Key(head: head, tail: tail, index: UInt32(truncatingIfNeeded: keys.count)))
+        spans.append((bytes.count, name.count))
         bytes.append(contentsOf: name)
+        names.append(String(decoding: name, as: UTF8.self))
     }
 
-    /// The indexes of the names in byte order (ties, which one directory cannot have, keep
-    /// their scan order).
-    func order() -> [Int] {
-        var indexes = Array(spans.indices)
+    /// The names in byte order, each with its position in the scan.
+    func sorted() -> [(name: String, index: Int)] {
+        var order = keys
         bytes.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
             spans.withUnsafeBufferPointer { spans in
-                indexes.sort { left, right in
-                    let a = spans[left]
-                    let b = spans[right]
-                    if a.prefix != b.prefix { return a.prefix < b.prefix }
-                    // The same first 8 bytes: both are at least that long (or equal).
-                    let common = min(a.count, b.count)
-                    if common > 8 {
-                        let order = memcmp(base + a.start + 8, base + b.start + 8, common - 8)
+                order.sort { a, b in
+                    if a.head != b.head { return a.head < b.head }
+                    if a.tail != b.tail { return a.tail < b.tail }
+                    // The same first 16 bytes: both are at least that long (or equal).
+                    let left = spans[Int(a.index)]
+                    let right = spans[Int(b.index)]
+                    let common = min(left.count, right.count)
+                    if common > 16 {
+                        let order = memcmp(base + left.start + 16, base + right.start + 16, common - 16)
                         if order != 0 { return order < 0 }
                     }
-                    return a.count < b.count
+                    return left.count < right.count
                 }
             }
         }
-        return indexes
-    }
-
-    /// The name at `index` as a String.
-    func name(at index: Int) -> String {
-        let span = spans[index]
-        return bytes.withUnsafeBufferPointer { buffer in
-            String(decoding: UnsafeBufferPointer(rebasing: buffer[span.start..<(span.start + span.count)]), as: UTF8.self)
-        }
-    }
-
-    /// Every name, in byte order.
-    func sortedNames() -> [String] {
-        order().map { name(at: $0) }
+        return order.map { (names[Int($0.index)], Int($0.index)) }
     }
 }
