@@ -5,6 +5,7 @@ let package = Package(
     name: "LocalStorage",
     products: [
         .library(name: "LocalStorage", targets: ["LocalStorage"]),
+        .library(name: "S3Storage", targets: ["S3Storage"]),
         .executable(name: "storage-bench", targets: ["StorageBench"]),
         .executable(name: "lstore", targets: ["lstore"]),
     ],
@@ -17,6 +18,9 @@ let package = Package(
         .trait(
             name: "CLI",
             description: "Builds the lstore command-line tool with its dependency: `swift build -c release --traits CLI --product lstore`."),
+        .trait(
+            name: "S3",
+            description: "Builds S3Storage (the same storage on any S3-compatible object store) with async-http-client and swift-crypto."),
     ],
     dependencies: [
         // The library itself depends on nothing but libc. The parser is for storage-bench and
@@ -24,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // storage-bench's NIOFileSystem contender; behind the Benchmark trait like the parser.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // S3 trait only.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .target(
@@ -35,11 +42,21 @@ let package = Package(
             dependencies: ["CLocalStorage"],
             swiftSettings: [.define("ENABLE_MOCKING", .when(configuration: .debug))]
         ),
+        // Compiled empty without the S3 trait: every source is guarded by `#if S3`.
+        .target(
+            name: "S3Storage",
+            dependencies: [
+                "LocalStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["S3"])),
+                .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["S3"])),
+            ]
+        ),
         .executableTarget(
             name: "StorageBench",
             dependencies: [
                 "LocalStorage",
                 "CLocalStorage",
+                "S3Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Benchmark"])),
                 .product(name: "_NIOFileSystem", package: "swift-nio", condition: .when(traits: ["Benchmark"])),
             ],
@@ -80,6 +97,16 @@ let package = Package(
         .testTarget(
             name: "LstoreTests",
             dependencies: ["lstore", "LocalStorage", "CLocalStorage"]
+        ),
+        // The conformance suite (LocalStorage always; S3Storage with the S3 trait and an endpoint)
+        // and the S3-only tests.
+        .testTarget(
+            name: "S3StorageTests",
+            dependencies: [
+                "LocalStorage", "S3Storage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["S3"])),
+                .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["S3"])),
+            ]
         ),
     ]
 )
