@@ -26,7 +26,8 @@ let package = Package(
         // The library itself depends on nothing but libc. The parser is for storage-bench and
         // lstore, behind their traits.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // storage-bench's NIOFileSystem contender; behind the Benchmark trait like the parser.
+        // storage-bench's NIOFileSystem contender (Benchmark trait) and S3Storage's event loops
+        // and buffers (S3 trait).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // S3 trait only.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -49,6 +50,9 @@ let package = Package(
                 "LocalStorage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["S3"])),
                 .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["S3"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["S3"])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["S3"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["S3"])),
             ]
         ),
         .executableTarget(
@@ -106,7 +110,8 @@ let package = Package(
                 "LocalStorage", "S3Storage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["S3"])),
                 .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["S3"])),
-            ]
+            ],
+            exclude: ["Python"]
         ),
     ]
 )

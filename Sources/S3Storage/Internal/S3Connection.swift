@@ -4,6 +4,7 @@ import Foundation
 import LocalStorage
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// The body of one S3 request.
 enum S3Body: Sendable {
@@ -131,51 +132,127 @@ struct S3Connection: Sendable {
         _ request: S3Request, operation: LocalStorageError.Operation, path: String, maxBody: Int = 16 << 20,
         accept: Set<Int> = []
     ) async throws -> S3Response {
-        try await withRetries(request, operation: operation, path: path) { response in
+        if case .file(let fd, let offset, let length) = request.body {
+            return try await retrying(request, operation: operation, path: path) {
+                try await sendStreamingFile(request, fd: fd, offset: offset, length: length, accept: accept)
+            }
+        }
+        return try await withRetries(request, operation: operation, path: path) { response in
             let body = try await response.body.collect(upTo: maxBody)
             return S3Response(status: Int(response.status.code), headers: response.headers, body: body)
         } accept: { accept.contains($0) }
     }
 
     /// Sends `request` and hands a 2xx (or accepted) response, body unread, to `consume`. A
-    /// failure inside `consume` is retried only while `consume` says it has had no effect.
+    /// failure inside `consume` is retried unless it is a `LocalStorageError` (`consume` throws
+    /// those for what a retry cannot mend, such as a destination that cannot be written).
     func withRetries<R: Sendable>(
         _ request: S3Request, operation: LocalStorageError.Operation, path: String,
         consume: (HTTPClientResponse) async throws -> R, accept: (Int) -> Bool = { _ in false }
     ) async throws -> R {
-        var attempt = 1
+        try await retrying(request, operation: operation, path: path) {
+            let response: HTTPClientResponse
+            do {
+                response = try await client.execute(httpRequest(request), timeout: timeout)
+            } catch {
+                throw TransportFailure(underlying: error)
+            }
+            let status = Int(response.status.code)
+            guard (200..<300).contains(status) || accept(status) else {
+                let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
+                return .failed(RemoteFailure(status: status, headers: response.headers, body: body))
+            }
+            do {
+                return .done(try await consume(response))
+            } catch let error as LocalStorageError {
+                throw error
+            } catch {
+                throw TransportFailure(underlying: error)
+            }
+        }
+    }
+
+    /// What one attempt came to, short of a transport failure (thrown as `TransportFailure`).
+    enum Outcome<R> {
+        case done(R)
+        case failed(RemoteFailure)
+    }
+
+    /// Runs attempts until one succeeds, fails for good, or the policy's attempts run out.
+    private func retrying<R>(
+        _ request: S3Request, operation: LocalStorageError.Operation, path: String, attempt: () async throws -> Outcome<R>
+    ) async throws -> R {
+        var number = 1
         while true {
             try Task.checkCancellation()
             do {
-                let response: HTTPClientResponse
-                do {
-                    response = try await client.execute(httpRequest(request), timeout: timeout)
-                } catch {
-                    throw TransportFailure(underlying: error)
-                }
-                let status = Int(response.status.code)
-                if (200..<300).contains(status) || accept(status) {
-                    do {
-                        return try await consume(response)
-                    } catch let error as LocalStorageError {
-                        throw error
-                    } catch {
-                        throw TransportFailure(underlying: error)
+                switch try await attempt() {
+                case .done(let result):
+                    return result
+                case .failed(let failure):
+                    guard request.idempotent, failure.isRetryable, number < retry.maxAttempts else {
+                        throw failure.error(operation: operation, path: path, attempts: number)
                     }
-                }
-                let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
-                let failure = RemoteFailure(status: status, headers: response.headers, body: body)
-                guard request.idempotent, failure.isRetryable, attempt < retry.maxAttempts else {
-                    throw failure.error(operation: operation, path: path, attempts: attempt)
                 }
             } catch let failure as TransportFailure {
                 if failure.underlying is CancellationError || Task.isCancelled { throw CancellationError() }
-                guard request.idempotent, attempt < retry.maxAttempts else {
-                    throw failure.error(operation: operation, path: path, attempts: attempt)
+                guard request.idempotent, number < retry.maxAttempts else {
+                    throw failure.error(operation: operation, path: path, attempts: number)
                 }
             }
-            attempt += 1
-            try await Task.sleep(for: retry.delay(beforeAttempt: attempt))
+            number += 1
+            try await Task.sleep(for: retry.delay(beforeAttempt: number))
+        }
+    }
+
+    /// One attempt of a request whose body streams from a descriptor, on async-http-client's
+    /// EventLoopFuture API. Its async API pulls a streamed body from an unstructured Task on the
+    /// global concurrency pool, which never runs while the pool's threads all block in
+    /// synchronous calls (seen: every such PUT stalled until the server's 65 s timeout). Here the
+    /// reads run on NIO's blocking-I/O thread pool and the writes on the event loop.
+    private func sendStreamingFile(
+        _ request: S3Request, fd: CInt, offset: Int64, length: Int64, accept: Set<Int>
+    ) async throws -> Outcome<S3Response> {
+        let signed = httpRequest(request)
+        let eventLoop = client.eventLoopGroup.next()
+        let reader = DescriptorBodyReader(fd: fd, end: offset + length, eventLoop: eventLoop)
+        let response: HTTPClient.Response
+        do {
+            let legacy = try HTTPClient.Request(
+                url: signed.url, method: signed.method, headers: signed.headers,
+                body: .stream(contentLength: length) { writer in reader.write(from: offset, to: writer) })
+            response = try await client.execute(request: legacy, deadline: .now() + timeout).get()
+        } catch let error as DescriptorIOError {
+            throw error
+        } catch {
+            throw TransportFailure(underlying: error)
+        }
+        let status = Int(response.status.code)
+        let body = response.body ?? ByteBuffer()
+        guard (200..<300).contains(status) || accept.contains(status) else {
+            return .failed(RemoteFailure(status: status, headers: response.headers, body: body))
+        }
+        return .done(S3Response(status: status, headers: response.headers, body: body))
+    }
+}
+
+/// Feeds a request body from a descriptor range: each chunk read with `pread` on NIO's thread
+/// pool for blocking I/O, written when the previous write completed (one chunk in flight).
+struct DescriptorBodyReader: Sendable {
+    let fd: CInt
+    let end: Int64
+    let eventLoop: any EventLoop
+
+    func write(from position: Int64, to writer: HTTPClient.Body.StreamWriter) -> EventLoopFuture<Void> {
+        guard position < end else { return eventLoop.makeSucceededVoidFuture() }
+        let count = Int(Swift.min(Int64(DescriptorChunks.chunkSize), end - position))
+        let fd = fd
+        return NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+            try readRange(fd: fd, offset: position, length: count)
+        }.flatMap { buffer in
+            writer.write(.byteBuffer(buffer))
+        }.flatMap {
+            write(from: position + Int64(count), to: writer)
         }
     }
 }

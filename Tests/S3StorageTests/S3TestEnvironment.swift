@@ -1,0 +1,156 @@
+#if S3
+import Foundation
+import LocalStorage
+@testable import S3Storage
+
+/// Where the S3 tests find a server.
+///
+/// `S3_TEST_ENDPOINT` (with `S3_TEST_ACCESS_KEY_ID`, `S3_TEST_SECRET_ACCESS_KEY`, optionally
+/// `S3_TEST_CEPH_DIR` for the tests that start and kill a gateway of their own): use that
+/// server, as `.ci/run` does. Otherwise, when Ceph is installed (scripts/ceph-s3-install.sh), the
+/// first S3 test starts a one-node cluster with scripts/ceph-s3-up.sh, stopped by its watchdog
+/// when this test process exits. Otherwise the S3 suites skip, saying why.
+enum S3TestEnvironment {
+    struct Server: Sendable {
+        let endpoint: URL
+        let accessKeyID: String
+        let secretAccessKey: String
+        /// The cluster's directory, when these tests may start more gateways on it.
+        let cephDirectory: String?
+    }
+
+    /// The bucket every S3 test uses; each test works under a prefix of its own.
+    static let bucket = "localstorage-tests"
+
+    /// The package root, from this file's path.
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// The server, or nil (with `unavailableReason` saying why).
+    static let server: Server? = {
+        let environment = ProcessInfo.processInfo.environment
+        if let text = environment["S3_TEST_ENDPOINT"], let endpoint = URL(string: text) {
+            return Server(
+                endpoint: endpoint, accessKeyID: environment["S3_TEST_ACCESS_KEY_ID"] ?? "",
+                secretAccessKey: environment["S3_TEST_SECRET_ACCESS_KEY"] ?? "", cephDirectory: environment["S3_TEST_CEPH_DIR"])
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/radosgw") else { return nil }
+        return startOwnCluster()
+    }()
+
+    static let unavailableReason =
+        "no S3 endpoint: set S3_TEST_ENDPOINT (and the keys), or install Ceph with scripts/ceph-s3-install.sh so the tests start their own"
+
+    /// Whether the S3 suites can run; creates the bucket on first use.
+    static let available: Bool = {
+        guard let server else { return false }
+        do {
+            let storage = try S3Storage(
+                endpoint: server.endpoint, bucket: bucket, accessKeyID: server.accessKeyID,
+                secretAccessKey: server.secretAccessKey)
+            try storage.createBucket()
+            return true
+        } catch {
+            print("S3 tests: cannot create the test bucket at \(server.endpoint): \(error)")
+            return false
+        }
+    }()
+
+    /// A storage under a fresh prefix of the test bucket.
+    static func storage(
+        prefix: String = "t-\(UUID().uuidString.prefix(8))", transfer: S3Storage.TransferOptions = smallParts,
+        endpoint: URL? = nil, secret: String? = nil
+    ) throws -> S3Storage {
+        guard let server else { throw S3TestSkip() }
+        return try S3Storage(
+            endpoint: endpoint ?? server.endpoint, bucket: bucket, prefix: prefix, accessKeyID: server.accessKeyID,
+            secretAccessKey: secret ?? server.secretAccessKey, transfer: transfer)
+    }
+
+    /// Parts of S3's minimum size, so multipart paths run on small files.
+    static let smallParts = S3Storage.TransferOptions(multipartThreshold: 5 << 20, partSize: 5 << 20, concurrency: 3)
+
+    /// Starts a cluster under a temporary directory on free ports.
+    private static func startOwnCluster() -> Server? {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s3-tests-\(getpid())").path
+        let rgwPort = freePort(), monPort = freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [packageRoot.appendingPathComponent("scripts/ceph-s3-up.sh").path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["D"] = directory
+        environment["RGW_PORT"] = String(rgwPort)
+        environment["MON_PORT"] = String(monPort)
+        environment["OWNER_PID"] = String(getpid())
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        do { try process.run() } catch {
+            print("S3 tests: cannot run scripts/ceph-s3-up.sh: \(error)")
+            return nil
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            print("S3 tests: scripts/ceph-s3-up.sh failed (\(process.terminationStatus)): \(text)")
+            return nil
+        }
+        print("S3 tests: started a Ceph cluster with a gateway on 127.0.0.1:\(rgwPort) under \(directory)")
+        return Server(
+            endpoint: URL(string: "http://127.0.0.1:\(rgwPort)")!, accessKeyID: "TESTACCESSKEY",
+            secretAccessKey: "TESTSECRETKEY123", cephDirectory: directory)
+    }
+
+    /// A TCP port nothing listens on now (bound once on 127.0.0.1 with port 0, then released).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Runs a Python script of Tests/S3StorageTests/Python with arguments and standard input;
+    /// returns its standard output, or throws with its standard error.
+    static func python(_ script: String, _ arguments: [String], input: Data = Data(), environment extra: [String: String] = [:]) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", packageRoot.appendingPathComponent("Tests/S3StorageTests/Python/\(script)").path] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let writer = Thread {
+            try? stdin.fileHandleForWriting.write(contentsOf: input)
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let errors = DataBox()
+        let errorReader = Thread { errors.data = stderr.fileHandleForReading.readDataToEndOfFile() }
+        errorReader.start()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errorReader.isFinished { usleep(1000) }
+        guard process.terminationStatus == 0 else {
+            throw PythonFailure(message: String(decoding: errors.data, as: UTF8.self))
+        }
+        return output
+    }
+
+    /// Whether python3 can import botocore and boto3.
+    static let hasBoto3: Bool = (try? python("boto3_client.py", ["probe"])) != nil
+}
+
+struct PythonFailure: Error, CustomStringConvertible { let message: String; var description: String { message } }
+struct S3TestSkip: Error {}
+#endif
