@@ -10,6 +10,13 @@
 # so a crashed or killed test run leaves no daemons behind).
 # Prints, on its last line, the endpoint and keys as shell assignments.
 set -euo pipefail
+# Close every descriptor beyond 0-2 the caller left open: the daemons would inherit them, and a
+# caller waiting for EOF on one (Foundation's Process watches its child through a socket) would
+# wait for the daemons to exit.
+for fd_path in /proc/$$/fd/*; do
+    fd=${fd_path##*/}
+    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
 D=${D:-/tmp/ceph-s3}
 RGW_PORT=${RGW_PORT:-7480}
 MON_PORT=${MON_PORT:-13300}
@@ -80,13 +87,15 @@ wait_for() {
 ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
 monmaptool --create --fsid "$FSID" --addv a "[v2:127.0.0.1:$MON_PORT]" "$D/monmap" >/dev/null
 ceph-mon "${C[@]}" -i a --mkfs --monmap "$D/monmap"
-ceph-mon "${C[@]}" -i a                                   # daemonizes; pid in $D/run/mon.a.pid
+# The daemons get no stdout of the caller's: a caller reading this script's output to its end
+# would otherwise wait for them to exit.
+ceph-mon "${C[@]}" -i a >>"$D/log/daemons.log" 2>&1       # daemonizes; pid in $D/run/mon.a.pid
 ceph "${C[@]}" "${CT[@]}" osd new "$OSD_UUID" 0 >/dev/null
 mkdir -p "$D/osd/0"
 ceph-osd "${C[@]}" -i 0 --mkfs --osd-uuid "$OSD_UUID" 2>>"$D/log/mkfs.log"
-ceph-osd "${C[@]}" -i 0 2>>"$D/log/osd-start.log"           # pid in $D/run/osd.0.pid
+ceph-osd "${C[@]}" -i 0 >>"$D/log/daemons.log" 2>&1       # pid in $D/run/osd.0.pid
 wait_for sh -c "ceph -c '$D/ceph.conf' --connect-timeout 30 osd stat | grep -q ' 1 up'"
-radosgw "${C[@]}" -n client.rgw.a                         # pid in $D/run/client.rgw.a.pid
+radosgw "${C[@]}" -n client.rgw.a >>"$D/log/daemons.log" 2>&1   # pid in $D/run/client.rgw.a.pid
 wait_for curl -sf "http://127.0.0.1:$RGW_PORT/"
 radosgw-admin "${C[@]}" user create --uid=test --display-name=test \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null

@@ -60,7 +60,7 @@ extension S3Storage {
                         S3Request(method: .PUT, key: target.key, body: .file(fd: fd, offset: offset, length: length)),
                         operation: .upload, path: target.path)
                 } else if length <= Int64(transfer.multipartThreshold) {
-                    let data = try readRange(fd: fd, offset: offset, length: Int(length))
+                    let data = try await blockingIO { try readRange(fd: fd, offset: offset, length: Int(length)) }
                     _ = try await connection.send(
                         S3Request(method: .PUT, key: target.key, body: .bytes(data)), operation: .upload, path: target.path)
                 } else {

@@ -43,10 +43,10 @@ struct LocalMaker: StorageMaker {
 @Suite("Conformance: LocalStorage")
 struct LocalConformanceTests {
     @Test(arguments: ConformanceCheck.allCases)
-    func check(_ check: ConformanceCheck) throws {
+    func check(_ check: ConformanceCheck) async throws {
         let maker = LocalMaker()
         defer { try? FileManager.default.removeItem(atPath: maker.base) }
-        try Conformance(maker: maker).run(check)
+        try await Conformance(maker: maker).run(check)
     }
 }
 
@@ -70,8 +70,8 @@ struct S3Maker: StorageMaker {
 @Suite("Conformance: S3Storage", .enabled(if: S3TestEnvironment.available, "\(S3TestEnvironment.unavailableReason)"))
 struct S3ConformanceTests {
     @Test(arguments: ConformanceCheck.allCases)
-    func check(_ check: ConformanceCheck) throws {
-        try Conformance(maker: S3Maker()).run(check)
+    func check(_ check: ConformanceCheck) async throws {
+        try await Conformance(maker: S3Maker()).run(check)
     }
 }
 #endif
@@ -105,7 +105,7 @@ func expectCode(_ code: LocalStorageError.Code, _ body: () throws -> Void, sourc
 struct Conformance {
     let maker: any StorageMaker
 
-    func run(_ check: ConformanceCheck) throws {
+    func run(_ check: ConformanceCheck) async throws {
         switch check {
         case .seedExamples: try seedExamples()
         case .customNaming: try customNaming()
@@ -121,7 +121,7 @@ struct Conformance {
         case .notFound: try notFound()
         case .invalidNames: try invalidNames()
         case .fileInfo: try fileInfo()
-        case .concurrentSyncCallers: try concurrentSyncCallers()
+        case .concurrentSyncCallers: try await concurrentSyncCallers()
         }
     }
 
@@ -335,9 +335,18 @@ struct Conformance {
     }
 
     /// Synchronous calls from more tasks than the pool has threads, each blocking its thread:
-    /// must not deadlock (a semaphore around a Task would).
-    func concurrentSyncCallers() throws {
+    /// must not deadlock (a semaphore around a Task would). This check waits on a thread of its
+    /// own, so that it holds no pool thread itself.
+    func concurrentSyncCallers() async throws {
         let storage = try maker.make(customPrefix: false)
+        let outcome = await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: Self.runSyncCallers(storage)) }.start()
+        }
+        #expect(outcome.isEmpty, "\(outcome)")
+        #expect(try storage.listStoredFiles("pool").count == 16)
+    }
+
+    static func runSyncCallers(_ storage: any BaseStorage) -> String {
         let group = DispatchGroup()
         let failures = DataBox()
         for index in 0..<16 {
@@ -352,9 +361,10 @@ struct Conformance {
                 }
             }
         }
-        #expect(group.wait(timeout: .now() + 60) == .success, "synchronous callers on the concurrency pool did not finish")
-        #expect(failures.data.isEmpty)
-        #expect(try storage.listStoredFiles("pool").count == 16)
+        guard group.wait(timeout: .now() + 60) == .success else {
+            return "synchronous callers on the concurrency pool did not finish within 60 s"
+        }
+        return String(decoding: failures.data, as: UTF8.self)
     }
 }
 

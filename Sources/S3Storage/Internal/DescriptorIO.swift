@@ -3,38 +3,18 @@ import Foundation
 import Glibc
 import LocalStorage
 import NIOCore
+import NIOPosix
 
-/// The bytes of a descriptor range, read with `pread` in chunks as the request body is sent:
-/// memory stays at one chunk in flight per request, whatever the size.
-struct DescriptorChunks: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    let fd: CInt
-    let offset: Int64
-    let length: Int64
-    static let chunkSize = 256 << 10
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        let fd: CInt
-        var position: Int64
-        let end: Int64
-
-        mutating func next() async throws -> ByteBuffer? {
-            guard position < end else { return nil }
-            let count = Int(Swift.min(Int64(DescriptorChunks.chunkSize), end - position))
-            var buffer = ByteBufferAllocator().buffer(capacity: count)
-            let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
-                try preadFully(fd, UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: position)
-            }
-            // A file that shrank under the upload: sending fewer bytes than announced would fail
-            // the request anyway; say why.
-            guard read == count else { throw DescriptorIOError(syscall: "pread", errno: 0, shortRead: true) }
-            position += Int64(count)
-            return buffer
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(fd: fd, position: offset, end: offset + length) }
+/// Runs blocking descriptor I/O (the caller's files, pipes and sockets) on NIO's thread pool for
+/// blocking work, never on the Swift concurrency pool: a read from a pipe may wait for as long as
+/// its writer likes, and a pool thread held that long starves every task.
+func blockingIO<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await NIOThreadPool.singleton.runIfActive(body)
 }
+
+/// The size of each read from a descriptor streamed into a request body, and of each batch of
+/// received bytes written to a destination.
+let descriptorChunkSize = 1 << 20
 
 /// A failed read of the caller's source or write to the caller's destination.
 struct DescriptorIOError: Error, Sendable {

@@ -39,14 +39,14 @@ extension S3Storage {
             let expected = response.headers.first(name: "content-length").flatMap { Int($0) }
             var written = 0
             do {
-                for try await chunk in response.body {
-                    try writeBuffer(chunk, fd: fd, at: offset.map { $0 + Int64(written) }, operation: operation, path: path)
-                    written += chunk.readableBytes
-                }
-            } catch let error where offset == nil && written > 0 && !(error is LocalStorageError) {
+                written = try await writeBody(response.body, fd: fd, at: offset, operation: operation, path: path)
+            } catch let error as PartialBodyFailure where offset == nil && error.written > 0 && !(error.underlying is LocalStorageError) {
+                written = error.written
                 throw LocalStorageError(
                     code: .remote, operation: operation, path: path,
-                    message: "the connection failed after \(written) bytes were written to a non-seekable destination: \(error)")
+                    message: "the connection failed after \(written) bytes were written to a non-seekable destination: \(error.underlying)")
+            } catch let error as PartialBodyFailure {
+                throw error.underlying
             }
             if let expected, expected != written {
                 throw LocalStorageError(
@@ -83,10 +83,11 @@ extension S3Storage {
                 let request = S3Request(method: .GET, key: key, headers: headers)
                 group.addTask {
                     try await connection.withRetries(request, operation: operation, path: path) { response in
-                        var written: Int64 = 0
-                        for try await chunk in response.body {
-                            try writeBuffer(chunk, fd: fd, at: start + first + written, operation: operation, path: path)
-                            written += Int64(chunk.readableBytes)
+                        let written: Int64
+                        do {
+                            written = Int64(try await writeBody(response.body, fd: fd, at: start + first, operation: operation, path: path))
+                        } catch let error as PartialBodyFailure {
+                            throw error.underlying
                         }
                         guard written == last - first + 1 else {
                             throw LocalStorageError(
@@ -102,12 +103,46 @@ extension S3Storage {
     }
 }
 
-/// Writes one received buffer; a failing destination is the caller's problem, never retried.
-private func writeBuffer(_ buffer: ByteBuffer, fd: CInt, at offset: Int64?, operation: LocalStorageError.Operation, path: String) throws {
-    do {
-        try buffer.withUnsafeReadableBytes { try writeFully(fd, $0, at: offset) }
-    } catch let error as DescriptorIOError {
-        throw error.error(operation: operation, path: path, source: false)
+/// A response body that failed after `written` bytes reached the destination.
+struct PartialBodyFailure: Error {
+    let written: Int
+    let underlying: any Error
+}
+
+/// Writes a response body to `fd` as it arrives, from `offset` with `pwrite` or in order with
+/// `write`, in batches of up to `descriptorChunkSize` bytes, each written off the concurrency
+/// pool. Returns the bytes written; a failure is thrown as `PartialBodyFailure`, with a failing
+/// destination as its `LocalStorageError` (never retried: it is the caller's).
+private func writeBody(
+    _ body: HTTPClientResponse.Body, fd: CInt, at offset: Int64?, operation: LocalStorageError.Operation, path: String
+) async throws -> Int {
+    var written = 0
+    var pending = ByteBuffer()
+    func flush() async throws {
+        guard pending.readableBytes > 0 else { return }
+        let batch = pending
+        let position = offset.map { $0 + Int64(written) }
+        do {
+            try await blockingIO { try batch.withUnsafeReadableBytes { try writeFully(fd, $0, at: position) } }
+        } catch let error as DescriptorIOError {
+            throw error.error(operation: operation, path: path, source: false)
+        }
+        written += batch.readableBytes
+        pending.clear()
     }
+    do {
+        for try await var chunk in body {
+            if pending.readableBytes == 0 && chunk.readableBytes >= descriptorChunkSize {
+                pending = chunk
+            } else {
+                pending.writeBuffer(&chunk)
+            }
+            if pending.readableBytes >= descriptorChunkSize { try await flush() }
+        }
+        try await flush()
+    } catch {
+        throw PartialBodyFailure(written: written, underlying: error)
+    }
+    return written
 }
 #endif

@@ -45,7 +45,7 @@ extension S3Storage {
                 case .file(let fd, let offset, _):
                     return .file(fd: fd, offset: offset + start, length: length)
                 case .bufferedFile(let fd, let offset, _):
-                    return .bytes(try readRange(fd: fd, offset: offset + start, length: Int(length)))
+                    return .bytes(try await blockingIO { try readRange(fd: fd, offset: offset + start, length: Int(length)) })
                 }
             }
         }
@@ -56,7 +56,7 @@ extension S3Storage {
     /// parts are in memory at once.
     func uploadSequential(_ target: ObjectTarget, fd: CInt) async throws {
         let size = transfer.partSize
-        let first = try readPart(fd: fd, size: size)
+        let first = try await blockingIO { try readPart(fd: fd, size: size) }
         if first.readableBytes < size {
             _ = try await connection.send(
                 S3Request(method: .PUT, key: target.key, body: .bytes(first)), operation: .upload, path: target.path)
@@ -68,7 +68,7 @@ extension S3Storage {
             try await upload.sendParts { number in
                 if number == 1 { return .bytes(firstPart.value) }
                 if ended { return nil }
-                let part = try readPart(fd: fd, size: size)
+                let part = try await blockingIO { try readPart(fd: fd, size: size) }
                 if part.readableBytes < size { ended = true }
                 // A source that ends exactly on a part boundary gives one empty read: no part.
                 return part.readableBytes == 0 ? nil : .bytes(part)
@@ -198,6 +198,21 @@ final class MultipartUpload: @unchecked Sendable {
         _ = await Task(executorPreference: DedicatedExecutor.shared) {
             try? await connection.send(request, operation: .upload, path: path, accept: [404])
         }.value
+    }
+}
+#endif
+
+#if S3
+extension S3Storage {
+    /// The keys of multipart uploads in progress under this storage's prefix (ListMultipartUploads,
+    /// first page): what an aborted upload must not leave behind.
+    func pendingMultipartUploads() async throws -> [String] {
+        let listPrefix = prefix.isEmpty ? "" : prefix + "/"
+        let response = try await connection.send(
+            S3Request(method: .GET, query: [("uploads", ""), ("prefix", listPrefix)]), operation: .list,
+            path: "s3://\(bucket)/\(listPrefix)")
+        let document = XMLElementNode.parse(Data(response.body.readableBytesView))
+        return document?.children("Upload").compactMap { $0.text("Key") } ?? []
     }
 }
 #endif

@@ -112,9 +112,9 @@ struct S3Connection: Sendable {
         case .bytes(let buffer):
             payloadHash = buffer.withUnsafeReadableBytes { SigV4Signer.payloadHash($0) }
             http.body = .bytes(buffer)
-        case .file(let fd, let offset, let length):
+        case .file:
+            // The body is attached by `sendStreamingFile`.
             payloadHash = SigV4Signer.unsignedPayload
-            http.body = .stream(DescriptorChunks(fd: fd, offset: offset, length: length), length: .known(length))
         }
         let headers = [("host", hostHeader)] + request.headers
         let signed = signer.signedHeaders(
@@ -245,7 +245,7 @@ struct DescriptorBodyReader: Sendable {
 
     func write(from position: Int64, to writer: HTTPClient.Body.StreamWriter) -> EventLoopFuture<Void> {
         guard position < end else { return eventLoop.makeSucceededVoidFuture() }
-        let count = Int(Swift.min(Int64(DescriptorChunks.chunkSize), end - position))
+        let count = Int(Swift.min(Int64(descriptorChunkSize), end - position))
         let fd = fd
         return NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
             try readRange(fd: fd, offset: position, length: count)
