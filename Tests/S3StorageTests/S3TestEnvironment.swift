@@ -95,8 +95,9 @@ enum S3TestEnvironment {
             return nil
         }
         print("S3 tests: started a Ceph cluster with a gateway on 127.0.0.1:\(rgwPort) under \(directory)")
+        guard let endpoint = URL(string: "http://127.0.0.1:\(rgwPort)") else { return nil }
         return Server(
-            endpoint: URL(string: "http://127.0.0.1:\(rgwPort)")!, accessKeyID: "TESTACCESSKEY",
+            endpoint: endpoint, accessKeyID: "TESTACCESSKEY",
             secretAccessKey: "TESTSECRETKEY123", cephDirectory: directory)
     }
 
