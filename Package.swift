@@ -65,6 +65,7 @@ let package = Package(
                 .product(name: "_NIOFileSystem", package: "swift-nio", condition: .when(traits: ["Benchmark"])),
             ],
             path: "Benchmarks/StorageBench",
+            exclude: ["Workloads/s3_bench_boto3.py"],
             // The batch rows (checkIfExists of many names) are compiled in: the library has the API.
             swiftSettings: [.define("STORAGE_BENCH_BATCH_API")]
         ),
