@@ -66,7 +66,7 @@ extension S3Storage {
                 } else {
                     try await uploadMultipart(target, source: directStream ? .file(fd: fd, offset: offset, length: length) : .bufferedFile(fd: fd, offset: offset, length: length))
                 }
-                guard lseek(fd, off_t(offset + length), SEEK_SET) >= 0 else { throw DescriptorIOError(syscall: "lseek", errno: errno) }
+                try seek(fd, to: offset + length)
             } else {
                 try await uploadSequential(target, fd: fd)
             }
@@ -106,8 +106,8 @@ extension S3Storage {
         let fd = try anonymousTemporaryFile(path: target.path)
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         _ = try await download(target, to: fd, operation: .open)
-        guard lseek(fd, 0, SEEK_SET) == 0 else {
-            throw DescriptorIOError(syscall: "lseek", errno: errno).error(operation: .open, path: target.path, source: false)
+        do { try seek(fd, to: 0) } catch let error as DescriptorIOError {
+            throw error.error(operation: .open, path: target.path, source: false)
         }
         return handle
     }

@@ -11,7 +11,7 @@ import Testing
 enum ConformanceCheck: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case seedExamples, customNaming, roundTripSizes, overwrite, streamUploads, downloadToHandle, openedHandle
     case listingSkipsSubcontexts, listingPastOnePage, awkwardNames, deletes, notFound, invalidNames, fileInfo
-    case concurrentSyncCallers
+    case concurrentSyncCallers, nonBlockingPipes
 
     var testDescription: String { rawValue }
 }
@@ -91,6 +91,13 @@ func temporaryFile(_ content: Data) throws -> (FileHandle, String) {
     return (handle, path)
 }
 
+/// Sets O_NONBLOCK on a handle's descriptor.
+func setNonBlocking(_ handle: FileHandle) throws {
+    let fd = handle.fileDescriptor
+    let flags = fcntl(fd, F_GETFL)
+    guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { throw CocoaError(.fileWriteUnknown) }
+}
+
 func expectCode(_ code: LocalStorageError.Code, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
     do {
         try body()
@@ -122,6 +129,7 @@ struct Conformance {
         case .invalidNames: try invalidNames()
         case .fileInfo: try fileInfo()
         case .concurrentSyncCallers: try await concurrentSyncCallers()
+        case .nonBlockingPipes: try nonBlockingPipes()
         }
     }
 
@@ -223,6 +231,38 @@ struct Conformance {
         reader.start()
         #expect(try storage.downloadFile("to-pipe", context: "dl", to: pipe.fileHandleForWriting) == content.count)
         try pipe.fileHandleForWriting.close()
+        while !reader.isFinished { usleep(1000) }
+        #expect(received.data == content)
+    }
+
+    /// A caller's non-blocking pipe that has nothing to read yet, or no room to write, is waited
+    /// on (EAGAIN), not reported as unreadable or unwritable.
+    func nonBlockingPipes() throws {
+        let storage = try maker.make(customPrefix: false)
+        let content = patterned(maker.largeSize, seed: 12)
+        let source = Pipe()
+        try setNonBlocking(source.fileHandleForReading)
+        let writer = Thread {
+            // Late, so the first reads find the pipe empty.
+            usleep(100_000)
+            try? source.fileHandleForWriting.write(contentsOf: content)
+            try? source.fileHandleForWriting.close()
+        }
+        writer.start()
+        try storage.uploadFile(file: source.fileHandleForReading, fileName: "nb", context: "pipes", directStream: false)
+        #expect(try storage.downloadFile("nb", context: "pipes") == content)
+
+        let destination = Pipe()
+        try setNonBlocking(destination.fileHandleForWriting)
+        let received = DataBox()
+        let reader = Thread {
+            // Late, so the first writes find the pipe full.
+            usleep(100_000)
+            received.data = destination.fileHandleForReading.readDataToEndOfFile()
+        }
+        reader.start()
+        #expect(try storage.downloadFile("nb", context: "pipes", to: destination.fileHandleForWriting) == content.count)
+        try destination.fileHandleForWriting.close()
         while !reader.isFinished { usleep(1000) }
         #expect(received.data == content)
     }

@@ -33,16 +33,26 @@ struct DescriptorIOError: Error, Sendable {
 /// strerror's text for an errno.
 func errnoText(_ value: CInt) -> String { strerror(value).map { String(cString: $0) } ?? "errno \(value)" }
 
-/// Reads until `buffer` is full or the end of the file; returns the bytes read. Retries EINTR.
+/// One raw call under LocalStorage's retry policy (`retryingBackendCall`: EINTR retried, EAGAIN
+/// on a caller's non-blocking descriptor named in `readable`/`writable` waited out with poll),
+/// its failure a `DescriptorIOError` named `syscall`.
+func call<T: FixedWidthInteger>(
+    _ syscall: String, readable: CInt = -1, writable: CInt = -1, _ body: () -> T
+) throws -> T {
+    do {
+        return try retryingBackendCall(readable: readable, writable: writable, body)
+    } catch {
+        throw DescriptorIOError(syscall: syscall, errno: error.errno)
+    }
+}
+
+/// Reads until `buffer` is full or the end of the file; returns the bytes read.
 func preadFully(_ fd: CInt, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
     guard let base = buffer.baseAddress else { return 0 }
     var done = 0
     while done < buffer.count {
-        let result = pread(fd, base + done, buffer.count - done, off_t(offset) + off_t(done))
-        if result < 0 {
-            if errno == EINTR { continue }
-            throw DescriptorIOError(syscall: "pread", errno: errno)
-        }
+        let pointer = base + done, count = buffer.count - done, position = off_t(offset) + off_t(done)
+        let result = try call("pread") { pread(fd, pointer, count, position) }
         if result == 0 { break }
         done += result
     }
@@ -50,39 +60,44 @@ func preadFully(_ fd: CInt, _ buffer: UnsafeMutableRawBufferPointer, at offset: 
 }
 
 /// Reads from the current offset until `buffer` is full or the end of input (pipes, sockets,
-/// files); returns the bytes read. Retries EINTR.
+/// files, non-blocking ones waited on with poll); returns the bytes read.
 func readFully(_ fd: CInt, _ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
     guard let base = buffer.baseAddress else { return 0 }
     var done = 0
     while done < buffer.count {
-        let result = read(fd, base + done, buffer.count - done)
-        if result < 0 {
-            if errno == EINTR { continue }
-            throw DescriptorIOError(syscall: "read", errno: errno)
-        }
+        let pointer = base + done, count = buffer.count - done
+        let result = try call("read", readable: fd) { read(fd, pointer, count) }
         if result == 0 { break }
         done += result
     }
     return done
 }
 
-/// Writes all of `bytes` at `offset` (`pwrite`) or at the current offset (`write`, when nil).
-/// Retries EINTR and short writes.
+/// Writes all of `bytes` at `offset` (`pwrite`) or at the current offset (`write`, when nil;
+/// a non-blocking destination is waited on with poll), looping over short writes.
 func writeFully(_ fd: CInt, _ bytes: UnsafeRawBufferPointer, at offset: Int64?) throws {
     guard let base = bytes.baseAddress else { return }
     var done = 0
     while done < bytes.count {
-        let pointer = base + done
-        let result =
-            if let offset { pwrite(fd, pointer, bytes.count - done, off_t(offset) + off_t(done)) } else {
-                write(fd, pointer, bytes.count - done)
-            }
-        if result < 0 {
-            if errno == EINTR { continue }
-            throw DescriptorIOError(syscall: offset == nil ? "write" : "pwrite", errno: errno)
+        let pointer = base + done, count = bytes.count - done
+        let result: Int
+        if let offset {
+            let position = off_t(offset) + off_t(done)
+            result = try call("pwrite") { pwrite(fd, pointer, count, position) }
+        } else {
+            result = try call("write", writable: fd) { write(fd, pointer, count) }
         }
+        // No destination accepts 0 bytes of a non-empty write without an error; treat it as one
+        // rather than loop forever (as the engine's writeAll does).
+        if result == 0 { throw DescriptorIOError(syscall: offset == nil ? "write" : "pwrite", errno: ENOSPC) }
         done += result
     }
+}
+
+/// Moves the offset of `fd` (`lseek`); returns the new offset.
+@discardableResult
+func seek(_ fd: CInt, to offset: Int64, whence: CInt = SEEK_SET) throws -> Int64 {
+    Int64(try call("lseek") { lseek(fd, off_t(offset), whence) })
 }
 
 /// What the upload path needs to know of a source descriptor.
@@ -92,11 +107,10 @@ struct SourceShape {
 
     init(fd: CInt) throws {
         var status = stat()
-        guard fstat(fd, &status) == 0 else { throw DescriptorIOError(syscall: "fstat", errno: errno) }
+        _ = try withUnsafeMutablePointer(to: &status) { pointer in try call("fstat") { fstat(fd, pointer) } }
         if (status.st_mode & S_IFMT) == S_IFREG {
-            let offset = lseek(fd, 0, SEEK_CUR)
-            guard offset >= 0 else { throw DescriptorIOError(syscall: "lseek", errno: errno) }
-            seekable = (Int64(offset), Int64(status.st_size))
+            let offset = try seek(fd, to: 0, whence: SEEK_CUR)
+            seekable = (offset, Int64(status.st_size))
         } else if (status.st_mode & S_IFMT) == S_IFDIR {
             throw DescriptorIOError(syscall: "read", errno: EISDIR)
         }

@@ -25,8 +25,8 @@ extension S3Storage {
         } else {
             written = try await streamObject(target, to: fd, at: start, operation: operation)
         }
-        guard lseek(fd, off_t(start) + off_t(written), SEEK_SET) >= 0 else {
-            throw DescriptorIOError(syscall: "lseek", errno: errno).error(operation: operation, path: target.path, source: false)
+        do { try seek(fd, to: start + Int64(written)) } catch let error as DescriptorIOError {
+            throw error.error(operation: operation, path: target.path, source: false)
         }
         return written
     }

@@ -105,22 +105,35 @@ func readRange(fd: CInt, offset: Int64, length: Int) throws -> ByteBuffer {
 /// module does not export.
 private let openTemporaryFile: CInt = 0o20_200_000
 
-/// An unnamed file in the temporary directory (`O_TMPFILE`; else a named one, unlinked at once).
+/// An unnamed file in the temporary directory (`O_TMPFILE`; else a named one created with
+/// `O_EXCL` and unlinked at once), opened with `O_CLOEXEC`.
 func anonymousTemporaryFile(path: String) throws -> CInt {
     let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-    var fd: CInt
-    repeat { fd = open(directory, openTemporaryFile | O_RDWR | O_CLOEXEC, 0o600) } while fd < 0 && errno == EINTR
-    if fd >= 0 { return fd }
-    var template = Array("\(directory)/.s3storage-XXXXXX".utf8CString)
-    fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
-    guard fd >= 0 else {
-        let failure = errno
-        throw LocalStorageError(
-            code: failure == ENOSPC ? .noSpace : .systemError, operation: .open, syscall: "mkstemp", errno: failure,
-            path: path, message: "cannot create a temporary file in \(directory): \(errnoText(failure))")
+    let flags = openTemporaryFile | O_RDWR | O_CLOEXEC
+    do {
+        return try directory.withCString { name in try call("open") { open(name, flags, 0o600) } }
+    } catch {
+        // A file system without O_TMPFILE (or any other refusal, which the named file meets again).
     }
-    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-    template.withUnsafeBufferPointer { buffer in _ = buffer.baseAddress.map { unlink($0) } }
-    return fd
+    for _ in 0..<100 {
+        let name = "\(directory)/.s3storage-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        do {
+            let fd = try name.withCString { cName in
+                try call("open") { open(cName, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600) }
+            }
+            _ = name.withCString { cName in unlink(cName) }
+            return fd
+        } catch let error as DescriptorIOError where error.errno == EEXIST {
+            continue
+        } catch let error as DescriptorIOError {
+            throw LocalStorageError(
+                code: error.errno == ENOSPC ? .noSpace : error.errno == EACCES ? .permissionDenied : .systemError,
+                operation: .open, syscall: "open", errno: error.errno, path: path,
+                message: "cannot create a temporary file in \(directory): \(errnoText(error.errno))")
+        }
+    }
+    throw LocalStorageError(
+        code: .systemError, operation: .open, syscall: "open", errno: EEXIST, path: path,
+        message: "cannot create a temporary file in \(directory): 100 random names were all taken")
 }
 #endif
