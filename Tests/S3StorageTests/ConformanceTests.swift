@@ -57,7 +57,8 @@ struct S3Maker: StorageMaker {
     }
 
     func make(customPrefix: Bool) throws -> any BaseStorage {
-        guard customPrefix, let server = S3TestEnvironment.server else { return try S3TestEnvironment.storage() }
+        guard customPrefix else { return try S3TestEnvironment.storage() }
+        let server = try S3TestEnvironment.requireServer()
         return try Custom(
             endpoint: server.endpoint, bucket: S3TestEnvironment.bucket, prefix: "t-\(UUID().uuidString.prefix(8))",
             accessKeyID: server.accessKeyID, secretAccessKey: server.secretAccessKey, transfer: S3TestEnvironment.smallParts)

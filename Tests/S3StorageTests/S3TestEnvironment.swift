@@ -9,7 +9,9 @@ import LocalStorage
 /// `S3_TEST_CEPH_DIR` for the tests that start and kill a gateway of their own): use that
 /// server, as `.ci/run` does. Otherwise, when Ceph is installed (scripts/ceph-s3-install.sh), the
 /// first S3 test starts a one-node cluster with scripts/ceph-s3-up.sh, stopped by its watchdog
-/// when this test process exits. Otherwise the S3 suites skip, saying why.
+/// when this test process exits. Otherwise the S3 suites skip, saying why. A server that is
+/// there but unusable (the test bucket cannot be created) fails the tests rather than skipping
+/// them, so a broken endpoint in CI cannot pass as a skip.
 enum S3TestEnvironment {
     struct Server: Sendable {
         let endpoint: URL
@@ -26,42 +28,62 @@ enum S3TestEnvironment {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// The server, or nil (with `unavailableReason` saying why).
-    static let server: Server? = {
+    /// The server, or nil with the reason the S3 suites skip.
+    private static let setup: (server: Server?, reason: String) = {
         let environment = ProcessInfo.processInfo.environment
-        if let text = environment["S3_TEST_ENDPOINT"], let endpoint = URL(string: text) {
-            return Server(
+        if let text = environment["S3_TEST_ENDPOINT"] {
+            guard let endpoint = URL(string: text) else {
+                // Configured, so not a skip: `endpointProblem` fails every S3 test.
+                return (nil, "S3_TEST_ENDPOINT '\(text)' is not a URL")
+            }
+            let server = Server(
                 endpoint: endpoint, accessKeyID: environment["S3_TEST_ACCESS_KEY_ID"] ?? "",
                 secretAccessKey: environment["S3_TEST_SECRET_ACCESS_KEY"] ?? "", cephDirectory: environment["S3_TEST_CEPH_DIR"])
+            return (server, "")
         }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/radosgw") else { return nil }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/radosgw") else {
+            return (nil, "no S3 endpoint: set S3_TEST_ENDPOINT (and the keys), or install Ceph with scripts/ceph-s3-install.sh so the tests start their own")
+        }
         return startOwnCluster()
     }()
 
-    static let unavailableReason =
-        "no S3 endpoint: set S3_TEST_ENDPOINT (and the keys), or install Ceph with scripts/ceph-s3-install.sh so the tests start their own"
+    /// The server the S3 tests use.
+    static var server: Server? { setup.server }
 
-    /// Whether the S3 suites can run; creates the bucket on first use.
-    static let available: Bool = {
-        guard let server else { return false }
+    /// Why the S3 suites skip, when they do.
+    static var unavailableReason: String { setup.reason }
+
+    /// Whether the S3 suites run: a server is configured or was started here, or an endpoint is
+    /// configured at all (then a bad one fails the tests, through `storage`).
+    static var available: Bool { server != nil || ProcessInfo.processInfo.environment["S3_TEST_ENDPOINT"] != nil }
+
+    /// nil once the test bucket exists; otherwise why it cannot be used.
+    private static let bucketProblem: String? = {
+        guard let server else { return unavailableReason }
         do {
             let storage = try S3Storage(
                 endpoint: server.endpoint, bucket: bucket, accessKeyID: server.accessKeyID,
                 secretAccessKey: server.secretAccessKey)
             try storage.createBucket()
-            return true
+            return nil
         } catch {
-            print("S3 tests: cannot create the test bucket at \(server.endpoint): \(error)")
-            return false
+            return "cannot create the test bucket at \(server.endpoint): \(error)"
         }
     }()
+
+    /// Throws (failing the test) unless the server is usable and the test bucket exists.
+    static func requireServer() throws -> Server {
+        if let bucketProblem { throw ServerUnusable(description: bucketProblem) }
+        guard let server else { throw ServerUnusable(description: unavailableReason) }
+        return server
+    }
 
     /// A storage under a fresh prefix of the test bucket.
     static func storage(
         prefix: String = "t-\(UUID().uuidString.prefix(8))", transfer: S3Storage.TransferOptions = smallParts,
         endpoint: URL? = nil, secret: String? = nil
     ) throws -> S3Storage {
-        guard let server else { throw S3TestSkip() }
+        let server = try requireServer()
         return try S3Storage(
             endpoint: endpoint ?? server.endpoint, bucket: bucket, prefix: prefix, accessKeyID: server.accessKeyID,
             secretAccessKey: secret ?? server.secretAccessKey, transfer: transfer)
@@ -71,7 +93,7 @@ enum S3TestEnvironment {
     static let smallParts = S3Storage.TransferOptions(multipartThreshold: 5 << 20, partSize: 5 << 20, concurrency: 3)
 
     /// Starts a cluster under a temporary directory on free ports.
-    private static func startOwnCluster() -> Server? {
+    private static func startOwnCluster() -> (server: Server?, reason: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s3-tests-\(getpid())").path
         let rgwPort = freePort(), monPort = freePort()
         let process = Process()
@@ -86,24 +108,23 @@ enum S3TestEnvironment {
         // Not a pipe: the watchdog the script leaves running would hold it open.
         process.standardOutput = FileHandle.nullDevice
         do { try process.run() } catch {
-            print("S3 tests: cannot run scripts/ceph-s3-up.sh: \(error)")
-            return nil
+            return (nil, "Ceph is installed, but scripts/ceph-s3-up.sh could not be run: \(error)")
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            print("S3 tests: scripts/ceph-s3-up.sh failed with status \(process.terminationStatus)")
-            return nil
+            return (nil, "Ceph is installed, but scripts/ceph-s3-up.sh failed with status \(process.terminationStatus) (its logs: \(directory)/log)")
         }
         print("S3 tests: started a Ceph cluster with a gateway on 127.0.0.1:\(rgwPort) under \(directory)")
-        guard let endpoint = URL(string: "http://127.0.0.1:\(rgwPort)") else { return nil }
-        return Server(
+        guard let endpoint = URL(string: "http://127.0.0.1:\(rgwPort)") else { return (nil, "no URL for port \(rgwPort)") }
+        let server = Server(
             endpoint: endpoint, accessKeyID: "TESTACCESSKEY",
             secretAccessKey: "TESTSECRETKEY123", cephDirectory: directory)
+        return (server, "")
     }
 
     /// A TCP port nothing listens on now (bound once on 127.0.0.1 with port 0, then released).
     static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -152,5 +173,6 @@ enum S3TestEnvironment {
 }
 
 struct PythonFailure: Error, CustomStringConvertible { let message: String; var description: String { message } }
-struct S3TestSkip: Error {}
+/// The configured S3 server cannot be used: the test fails with this.
+struct ServerUnusable: Error, CustomStringConvertible { let description: String }
 #endif
