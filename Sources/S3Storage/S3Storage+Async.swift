@@ -64,7 +64,10 @@ extension S3Storage {
                     _ = try await connection.send(
                         S3Request(method: .PUT, key: target.key, body: .bytes(data)), operation: .upload, path: target.path)
                 } else {
-                    try await uploadMultipart(target, source: directStream ? .file(fd: fd, offset: offset, length: length) : .bufferedFile(fd: fd, offset: offset, length: length))
+                    try await uploadMultipart(
+                        target,
+                        source: directStream
+                            ? .file(fd: fd, offset: offset, length: length) : .bufferedFile(fd: fd, offset: offset, length: length))
                 }
                 try seek(fd, to: offset + length)
             } else {

@@ -90,7 +90,10 @@ extension S3Storage {
                 operation: .lock, path: lockPath, accept: [412, 409])
             if created.status == 200 {
                 // Earlier generations are history now.
-                for old in generations { _ = try? await connection.send(S3Request(method: .DELETE, key: base + Self.generationName(old)), operation: .lock, path: lockPath) }
+                for old in generations {
+                    _ = try? await connection.send(
+                        S3Request(method: .DELETE, key: base + Self.generationName(old)), operation: .lock, path: lockPath)
+                }
                 return HeldLock(storage: self, base: base, generation: next, leaseSeconds: leaseSeconds, path: lockPath)
             }
             // Another contender created it first: look again.

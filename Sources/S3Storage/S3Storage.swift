@@ -95,7 +95,8 @@ open class S3Storage: BaseStorage, AsyncBaseStorage, @unchecked Sendable {
         secretAccessKey: String, pathStyle: Bool = true, transfer: TransferOptions = TransferOptions()
     ) throws {
         guard !bucket.isEmpty, !bucket.contains("/") else {
-            throw LocalStorageError(code: .invalidArgument, operation: .initialize, message: "the bucket name '\(bucket)' is empty or contains '/'")
+            throw LocalStorageError(
+                code: .invalidArgument, operation: .initialize, message: "the bucket name '\(bucket)' is empty or contains '/'")
         }
         guard transfer.partSize >= 5 << 20, transfer.concurrency >= 1, transfer.maxAttempts >= 1,
             transfer.multipartThreshold >= 0
@@ -117,8 +118,9 @@ open class S3Storage: BaseStorage, AsyncBaseStorage, @unchecked Sendable {
             endpoint: endpoint, bucket: bucket, pathStyle: pathStyle,
             signer: SigV4Signer(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, region: region),
             retry: RetryPolicy(maxAttempts: transfer.maxAttempts),
-            timeout: .nanoseconds(Int64(transfer.requestTimeout.components.seconds) * 1_000_000_000
-                + transfer.requestTimeout.components.attoseconds / 1_000_000_000))
+            timeout: .nanoseconds(
+                Int64(transfer.requestTimeout.components.seconds) * 1_000_000_000
+                    + transfer.requestTimeout.components.attoseconds / 1_000_000_000))
     }
 
     /// Creates a storage from the usual AWS environment variables: `AWS_ENDPOINT_URL_S3` or

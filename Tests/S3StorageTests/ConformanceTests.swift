@@ -196,7 +196,9 @@ struct Conformance {
                 try handle.seek(toOffset: 10)
                 try storage.uploadFile(file: handle, fileName: "s\(size)-\(direct)", context: "streams", directStream: direct)
                 #expect(try handle.offset() == UInt64(size + 10))
-                #expect(try storage.downloadFile("s\(size)-\(direct)", context: "streams") == content.dropFirst(10), "size \(size) direct \(direct)")
+                #expect(
+                    try storage.downloadFile("s\(size)-\(direct)", context: "streams") == content.dropFirst(10),
+                    "size \(size) direct \(direct)")
             }
         }
         // A pipe, fed by another thread: read in order to its end.

@@ -140,7 +140,8 @@ struct S3StorageTests {
         for (name, size) in [("small ü+%.bin", 3000), ("multi part.bin", 12 << 20)] {
             let ours = patterned(size, seed: 42)
             try await storage.uploadFile(file: ours, fileName: name, context: "from swift")
-            let read = try S3TestEnvironment.python("boto3_client.py", ["get", bucket, "\(prefix)/from swift/\(name)"], environment: environment)
+            let read = try S3TestEnvironment.python(
+                "boto3_client.py", ["get", bucket, "\(prefix)/from swift/\(name)"], environment: environment)
             #expect(read == ours, "boto3 read \(name)")
 
             let theirs = patterned(size, seed: 43)
@@ -210,7 +211,8 @@ struct S3LockTests {
                 group.addTask {
                     for _ in 0..<5 {
                         try await storage.withLock("counter", context: "c", lease: .seconds(10)) {
-                            let value = Int(String(decoding: try await storage.downloadFile("counter", context: "c"), as: UTF8.self)) ?? -1000
+                            let value =
+                                Int(String(decoding: try await storage.downloadFile("counter", context: "c"), as: UTF8.self)) ?? -1000
                             try await storage.uploadFile(file: String(value + 1), fileName: "counter", context: "c")
                         }
                     }

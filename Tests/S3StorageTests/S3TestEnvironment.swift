@@ -42,7 +42,10 @@ enum S3TestEnvironment {
             return (server, "")
         }
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/radosgw") else {
-            return (nil, "no S3 endpoint: set S3_TEST_ENDPOINT (and the keys), or install Ceph with scripts/ceph-s3-install.sh so the tests start their own")
+            return (
+                nil,
+                "no S3 endpoint: set S3_TEST_ENDPOINT (and the keys), or install Ceph with scripts/ceph-s3-install.sh so the tests start their own"
+            )
         }
         return startOwnCluster()
     }()
@@ -112,7 +115,10 @@ enum S3TestEnvironment {
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            return (nil, "Ceph is installed, but scripts/ceph-s3-up.sh failed with status \(process.terminationStatus) (its logs: \(directory)/log)")
+            return (
+                nil,
+                "Ceph is installed, but scripts/ceph-s3-up.sh failed with status \(process.terminationStatus) (its logs: \(directory)/log)"
+            )
         }
         print("S3 tests: started a Ceph cluster with a gateway on 127.0.0.1:\(rgwPort) under \(directory)")
         guard let endpoint = URL(string: "http://127.0.0.1:\(rgwPort)") else { return (nil, "no URL for port \(rgwPort)") }
@@ -141,7 +147,9 @@ enum S3TestEnvironment {
 
     /// Runs a Python script of Tests/S3StorageTests/Python with arguments and standard input;
     /// returns its standard output, or throws with its standard error.
-    static func python(_ script: String, _ arguments: [String], input: Data = Data(), environment extra: [String: String] = [:]) throws -> Data {
+    static func python(_ script: String, _ arguments: [String], input: Data = Data(), environment extra: [String: String] = [:]) throws
+        -> Data
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", packageRoot.appendingPathComponent("Tests/S3StorageTests/Python/\(script)").path] + arguments

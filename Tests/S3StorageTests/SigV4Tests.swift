@@ -101,7 +101,8 @@ struct SigV4Tests {
                 ("continuation-token", "1/abc=+def"),
             ], date: Date(timeIntervalSince1970: 1_700_000_000)),
         Case(
-            method: "HEAD", key: "bucket/k", headers: [("Range", "bytes=0-99"), ("If-Match", "\"d41d8cd9-3\""), ("X-Amz-Meta-Note", "a   b  c")],
+            method: "HEAD", key: "bucket/k",
+            headers: [("Range", "bytes=0-99"), ("If-Match", "\"d41d8cd9-3\""), ("X-Amz-Meta-Note", "a   b  c")],
             date: Date(timeIntervalSince1970: 1_700_000_000)),
         Case(
             method: "PUT", key: "lock-object", headers: [("If-None-Match", "*")], body: Data("lease".utf8),
@@ -137,7 +138,9 @@ struct SigV4Tests {
         #expect(theirs.count == ours.count)
         for (index, (mine, botocore)) in zip(ours, theirs).enumerated() {
             // botocore separates the fields with ", ", AWS's examples (and this library) with ",".
-            #expect(mine == botocore.replacingOccurrences(of: ", ", with: ","), "case \(index): \(Self.botocoreCases[index].method) \(Self.botocoreCases[index].key)")
+            #expect(
+                mine == botocore.replacingOccurrences(of: ", ", with: ","),
+                "case \(index): \(Self.botocoreCases[index].method) \(Self.botocoreCases[index].key)")
         }
     }
 }

@@ -27,8 +27,9 @@ enum S3Bench {
         let tag = "\(getpid())"
         let storage = try S3Storage(bucket: bucket, prefix: "bench-swift-\(tag)")
         try storage.createBucket()
-        let python = try PythonContender(script: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("s3_bench_boto3.py").path)
+        let python = try PythonContender(
+            script: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("s3_bench_boto3.py").path)
         let scratch = "\(directory)/s3-bench-\(tag)"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -42,13 +43,19 @@ enum S3Bench {
         var getSmall: ([Double], [Double]) = ([], [])
         for repetition in 0..<repetitions {
             note("put/get 4 KiB, repetition \(repetition + 1)")
-            try putSmall.0.append(Double(count) / time {
-                for index in 0..<count { try storage.uploadFile(file: small, fileName: String(format: "k%05d", index), context: "small") }
-            })
+            try putSmall.0.append(
+                Double(count)
+                    / time {
+                        for index in 0..<count {
+                            try storage.uploadFile(file: small, fileName: String(format: "k%05d", index), context: "small")
+                        }
+                    })
             putSmall.1.append(Double(count) / (try python.run("put-small \(bucket) bench-boto3-\(tag)/small \(count) 4096")))
-            try getSmall.0.append(Double(count) / time {
-                for index in 0..<count { _ = try storage.downloadFile(String(format: "k%05d", index), context: "small") }
-            })
+            try getSmall.0.append(
+                Double(count)
+                    / time {
+                        for index in 0..<count { _ = try storage.downloadFile(String(format: "k%05d", index), context: "small") }
+                    })
             getSmall.1.append(Double(count) / (try python.run("get-small \(bucket) bench-boto3-\(tag)/small \(count)")))
         }
         rows.append(Row(name: "put 4 KiB", unit: "ops/s", swift: putSmall.0, boto3: putSmall.1))
@@ -67,17 +74,24 @@ enum S3Bench {
             try get64.0.append(64 / time { _ = try storage.downloadFile("large", context: "") })
             get64.1.append(64 / (try python.run("get-memory \(bucket) bench-boto3-\(tag)/large")))
             let target = "\(scratch)/download"
-            try get64File.0.append(64 / time {
-                _ = FileManager.default.createFile(atPath: target, contents: nil)
-                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: target))
-                defer { try? handle.close() }
-                _ = try storage.downloadFile("large", context: "", to: handle)
-            })
+            try get64File.0.append(
+                64
+                    / time {
+                        _ = FileManager.default.createFile(atPath: target, contents: nil)
+                        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: target))
+                        defer { try? handle.close() }
+                        _ = try storage.downloadFile("large", context: "", to: handle)
+                    })
             get64File.1.append(64 / (try python.run("get-file \(bucket) bench-boto3-\(tag)/large \(target)")))
         }
-        rows.append(Row(name: "put 64 MiB from memory", unit: "MB/s", swift: put64.0.map { $0 * mib / 1e6 }, boto3: put64.1.map { $0 * mib / 1e6 }))
-        rows.append(Row(name: "get 64 MiB to memory", unit: "MB/s", swift: get64.0.map { $0 * mib / 1e6 }, boto3: get64.1.map { $0 * mib / 1e6 }))
-        rows.append(Row(name: "get 64 MiB to a file", unit: "MB/s", swift: get64File.0.map { $0 * mib / 1e6 }, boto3: get64File.1.map { $0 * mib / 1e6 }))
+        rows.append(
+            Row(name: "put 64 MiB from memory", unit: "MB/s", swift: put64.0.map { $0 * mib / 1e6 }, boto3: put64.1.map { $0 * mib / 1e6 }))
+        rows.append(
+            Row(name: "get 64 MiB to memory", unit: "MB/s", swift: get64.0.map { $0 * mib / 1e6 }, boto3: get64.1.map { $0 * mib / 1e6 }))
+        rows.append(
+            Row(
+                name: "get 64 MiB to a file", unit: "MB/s", swift: get64File.0.map { $0 * mib / 1e6 },
+                boto3: get64File.1.map { $0 * mib / 1e6 }))
         try storage.deleteFile("large", context: "")
         _ = try python.run("delete \(bucket) bench-boto3-\(tag)/large")
 
@@ -91,18 +105,23 @@ enum S3Bench {
         var multipart: ([Double], [Double]) = ([], [])
         for repetition in 0..<repetitions {
             note("multipart 512 MiB, repetition \(repetition + 1)")
-            try multipart.0.append(512 / time {
-                let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: bigPath))
-                defer { try? handle.close() }
-                try storage.uploadFile(file: handle, fileName: "big", context: "", directStream: true)
-            })
+            try multipart.0.append(
+                512
+                    / time {
+                        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: bigPath))
+                        defer { try? handle.close() }
+                        try storage.uploadFile(file: handle, fileName: "big", context: "", directStream: true)
+                    })
             try storage.deleteFile("big", context: "")
             multipart.1.append(512 / (try python.run("put-file \(bucket) bench-boto3-\(tag)/big \(bigPath)")))
             _ = try python.run("delete \(bucket) bench-boto3-\(tag)/big")
             // Let the gateway's garbage collector (every 2 s with the project's settings) free it.
             Thread.sleep(forTimeInterval: 3)
         }
-        rows.append(Row(name: "multipart 512 MiB from a file", unit: "MB/s", swift: multipart.0.map { $0 * mib / 1e6 }, boto3: multipart.1.map { $0 * mib / 1e6 }))
+        rows.append(
+            Row(
+                name: "multipart 512 MiB from a file", unit: "MB/s", swift: multipart.0.map { $0 * mib / 1e6 },
+                boto3: multipart.1.map { $0 * mib / 1e6 }))
 
         // Listing 2,000 keys (two ListObjectsV2 pages).
         note("creating 2,000 keys per client for the listing")
@@ -142,7 +161,8 @@ enum S3Bench {
         text += "| workload | S3Storage | boto3 | ratio (S3Storage ÷ boto3) |\n|---|---|---|---|\n"
         for row in rows {
             let swift = Row.median(row.swift), boto3 = Row.median(row.boto3)
-            text += "| \(row.name) | \(String(format: "%.1f", swift)) \(row.unit) | \(String(format: "%.1f", boto3)) \(row.unit) | \(String(format: "%.2fx", swift / boto3)) |\n"
+            text +=
+                "| \(row.name) | \(String(format: "%.1f", swift)) \(row.unit) | \(String(format: "%.1f", boto3)) \(row.unit) | \(String(format: "%.2fx", swift / boto3)) |\n"
         }
         return text
     }

@@ -140,7 +140,9 @@ struct S3Connection: Sendable {
         return try await withRetries(request, operation: operation, path: path) { response in
             let body = try await response.body.collect(upTo: maxBody)
             return S3Response(status: Int(response.status.code), headers: response.headers, body: body)
-        } accept: { accept.contains($0) }
+        } accept: {
+            accept.contains($0)
+        }
     }
 
     /// Sends `request` and hands a 2xx (or accepted) response, body unread, to `consume`. A
