@@ -105,7 +105,8 @@ public protocol BaseStorage: AnyObject, Sendable {
 /// blocking a thread. Each has the semantics, errors and documentation of its synchronous
 /// counterpart.
 ///
-/// `S3Storage` conforms.
+/// `LocalStorage` conforms (its async overloads run their syscalls on the library's I/O pool),
+/// and so does `S3Storage`.
 public protocol AsyncBaseStorage: AnyObject, Sendable {
     /// Stores `file` (its UTF-8 bytes) as `fileName` in `context`; returns the stored name.
     /// - Parameters:

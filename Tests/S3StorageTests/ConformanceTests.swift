@@ -11,7 +11,7 @@ import Testing
 enum ConformanceCheck: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case seedExamples, customNaming, roundTripSizes, overwrite, streamUploads, downloadToHandle, openedHandle
     case listingSkipsSubcontexts, listingPastOnePage, awkwardNames, deletes, notFound, invalidNames, fileInfo
-    case concurrentSyncCallers, nonBlockingPipes
+    case concurrentSyncCallers, nonBlockingPipes, asyncCounterparts
 
     var testDescription: String { rawValue }
 }
@@ -131,6 +131,7 @@ struct Conformance {
         case .fileInfo: try fileInfo()
         case .concurrentSyncCallers: try await concurrentSyncCallers()
         case .nonBlockingPipes: try nonBlockingPipes()
+        case .asyncCounterparts: try await asyncCounterparts()
         }
     }
 
@@ -268,6 +269,31 @@ struct Conformance {
         try destination.fileHandleForWriting.close()
         while !reader.isFinished { usleep(1000) }
         #expect(received.data == content)
+    }
+
+    /// Every operation through `AsyncBaseStorage`: the same results as the synchronous calls.
+    func asyncCounterparts() async throws {
+        let storage = try #require(try maker.make(customPrefix: false) as? any AsyncBaseStorage)
+        let content = patterned(maker.largeSize, seed: 13)
+        #expect(try await storage.uploadFile(file: content, fileName: "a", context: "async", directStream: false) == "a")
+        #expect(try await storage.uploadFile(file: "text", fileName: "t", context: "async", directStream: false) == "t")
+        #expect(try await storage.downloadFile("a", context: "async") == content)
+        #expect(try await storage.checkIfExists("a", context: "async"))
+        #expect(try await storage.fileInfo("a", context: "async").size == Int64(content.count))
+        #expect(try await storage.listStoredFiles("async") == ["a", "t"])
+        let (destination, destinationPath) = try temporaryFile(Data())
+        defer { try? destination.close(); unlink(destinationPath) }
+        #expect(try await storage.downloadFile("a", context: "async", to: destination) == content.count)
+        #expect(FileManager.default.contents(atPath: destinationPath) == content)
+        let (source, sourcePath) = try temporaryFile(content)
+        defer { try? source.close(); unlink(sourcePath) }
+        #expect(try await storage.uploadFile(file: source, fileName: "h", context: "async", directStream: true) == "h")
+        let opened = try await storage.getFileByHashcode("h", context: "async")
+        defer { try? opened.close() }
+        #expect(try opened.readToEnd() == content)
+        try await storage.deleteFile("a", context: "async")
+        #expect(try await !storage.checkIfExists("a", context: "async"))
+        await #expect(throws: LocalStorageError.self) { try await storage.deleteFile("a", context: "async") }
     }
 
     func openedHandle() throws {
