@@ -210,7 +210,9 @@ struct S3LockTests {
             for storage in storages {
                 group.addTask {
                     for _ in 0..<5 {
-                        try await storage.withLock("counter", context: "c", lease: .seconds(10)) {
+                        // The timeout only bounds a hang: a body whose task waits for a starved
+                        // concurrency pool keeps the lock (its renewals run on threads of their own).
+                        try await storage.withLock("counter", context: "c", lease: .seconds(10), timeout: .seconds(600)) {
                             let value =
                                 Int(String(decoding: try await storage.downloadFile("counter", context: "c"), as: UTF8.self)) ?? -1000
                             try await storage.uploadFile(file: String(value + 1), fileName: "counter", context: "c")
@@ -229,16 +231,20 @@ struct S3LockTests {
     /// runs out by the server's clock, then loses the lock to the next contender.
     @Test func expiredLeaseIsTakenOver() async throws {
         let storage = try S3TestEnvironment.storage()
-        // A lease long enough that the bounded attempt below ends well within it even on a loaded
-        // machine: the timeout, not the lease's end, must be what stops that attempt.
-        _ = try await storage.acquireLock("job", context: "", lease: .seconds(3), timeout: .seconds(5))
+        // A live lease: a bounded attempt times out. The lease is long enough (10 minutes) that no
+        // scheduling delay on a loaded machine lets it run out before the attempt (a 3 s lease
+        // did, in a full test run: the Last-Modified it is measured from has 1 s resolution).
+        let live = try await storage.acquireLock("live", context: "", lease: .seconds(600), timeout: .seconds(60))
         do {
-            try await storage.withLock("job", context: "", timeout: .milliseconds(300)) {}
+            try await storage.withLock("live", context: "", timeout: .milliseconds(300)) {}
             Issue.record("acquired a lock whose lease is live")
         } catch let error as LocalStorageError {
             #expect(error.code == .timedOut, "\(error)")
         }
-        let taken = try await storage.withLock("job", context: "", timeout: .seconds(30)) { "ran" }
+        await live.release()
+        // A short lease, never renewed: the next contender takes the lock over once it runs out.
+        _ = try await storage.acquireLock("dead", context: "", lease: .seconds(1), timeout: .seconds(60))
+        let taken = try await storage.withLock("dead", context: "", timeout: .seconds(60)) { "ran" }
         #expect(taken == "ran")
     }
 }
