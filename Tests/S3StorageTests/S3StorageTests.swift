@@ -67,10 +67,10 @@ struct S3StorageTests {
     /// A gateway killed (SIGKILL) mid-upload: a typed error, and no object, whole or half. (The
     /// stored parts stay: the abort cannot reach a dead server. This test removes them.)
     @Test(
-        .enabled(if: S3TestEnvironment.server?.cephDirectory != nil, "needs S3_TEST_CEPH_DIR to start a gateway it may kill"),
+        .enabled(if: S3TestEnvironment.canStartGateways, "needs S3_TEST_CEPH_DIR to start a gateway it may kill"),
         .enabled(if: S3TestEnvironment.hasBoto3, "removes the parts a killed gateway leaves with boto3, which python3 cannot import"))
     func serverKilledMidUpload() async throws {
-        let directory = try #require(S3TestEnvironment.server?.cephDirectory)
+        let directory = try #require(try S3TestEnvironment.requireServer().cephDirectory)
         let name = "kill\(getpid() % 10_000)\(Int.random(in: 0..<1000))"
         let port = S3TestEnvironment.freePort()
         let start = Process()

@@ -8,10 +8,11 @@ import LocalStorage
 /// `S3_TEST_ENDPOINT` (with `S3_TEST_ACCESS_KEY_ID`, `S3_TEST_SECRET_ACCESS_KEY`, optionally
 /// `S3_TEST_CEPH_DIR` for the tests that start and kill a gateway of their own): use that
 /// server, as `.ci/run` does. Otherwise, when Ceph is installed (scripts/ceph-s3-install.sh), the
-/// first S3 test starts a one-node cluster with scripts/ceph-s3-up.sh, stopped by its watchdog
-/// when this test process exits. Otherwise the S3 suites skip, saying why. A server that is
-/// there but unusable (the test bucket cannot be created) fails the tests rather than skipping
-/// them, so a broken endpoint in CI cannot pass as a skip.
+/// first S3 test that runs starts a one-node cluster with scripts/ceph-s3-up.sh, stopped by its
+/// watchdog when this test process exits; deciding whether the suites run starts nothing, so a
+/// run that filters them out starts no cluster. Without either the S3 suites skip, saying why.
+/// A server that is configured or installed but unusable (it cannot start, the test bucket
+/// cannot be created) fails the tests rather than skipping them, so it cannot pass as a skip.
 enum S3TestEnvironment {
     struct Server: Sendable {
         let endpoint: URL
@@ -28,41 +29,50 @@ enum S3TestEnvironment {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// The server, or nil with the reason the S3 suites skip.
-    private static let setup: (server: Server?, reason: String) = {
-        let environment = ProcessInfo.processInfo.environment
+    private static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// Whether Ceph's gateway is installed, so the tests can start a cluster of their own.
+    private static var cephInstalled: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/radosgw") }
+
+    /// Whether the S3 suites run: an endpoint is configured, or Ceph is installed. Starts nothing.
+    static var available: Bool { environment["S3_TEST_ENDPOINT"] != nil || cephInstalled }
+
+    /// Why the S3 suites skip, when they do.
+    static let unavailableReason =
+        "no S3 endpoint: set S3_TEST_ENDPOINT (and the keys), or install Ceph with scripts/ceph-s3-install.sh so the tests start their own"
+
+    /// Whether the tests may start gateways of their own (and kill them): on the configured
+    /// cluster's directory, or on the cluster they start. Starts nothing.
+    static var canStartGateways: Bool {
+        environment["S3_TEST_ENDPOINT"] != nil ? environment["S3_TEST_CEPH_DIR"] != nil : cephInstalled
+    }
+
+    /// The server, or why there is none; started on first use.
+    private static let setup: Result<Server, ServerUnusable> = {
         if let text = environment["S3_TEST_ENDPOINT"] {
             guard let endpoint = URL(string: text) else {
-                // Configured, so not a skip: `endpointProblem` fails every S3 test.
-                return (nil, "S3_TEST_ENDPOINT '\(text)' is not a URL")
+                return .failure(ServerUnusable(description: "S3_TEST_ENDPOINT '\(text)' is not a URL"))
             }
-            let server = Server(
-                endpoint: endpoint, accessKeyID: environment["S3_TEST_ACCESS_KEY_ID"] ?? "",
-                secretAccessKey: environment["S3_TEST_SECRET_ACCESS_KEY"] ?? "", cephDirectory: environment["S3_TEST_CEPH_DIR"])
-            return (server, "")
+            return .success(
+                Server(
+                    endpoint: endpoint, accessKeyID: environment["S3_TEST_ACCESS_KEY_ID"] ?? "",
+                    secretAccessKey: environment["S3_TEST_SECRET_ACCESS_KEY"] ?? "",
+                    cephDirectory: environment["S3_TEST_CEPH_DIR"]))
         }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/radosgw") else {
-            return (
-                nil,
-                "no S3 endpoint: set S3_TEST_ENDPOINT (and the keys), or install Ceph with scripts/ceph-s3-install.sh so the tests start their own"
-            )
-        }
+        guard cephInstalled else { return .failure(ServerUnusable(description: unavailableReason)) }
         return startOwnCluster()
     }()
 
-    /// The server the S3 tests use.
-    static var server: Server? { setup.server }
-
-    /// Why the S3 suites skip, when they do.
-    static var unavailableReason: String { setup.reason }
-
-    /// Whether the S3 suites run: a server is configured or was started here, or an endpoint is
-    /// configured at all (then a bad one fails the tests, through `storage`).
-    static var available: Bool { server != nil || ProcessInfo.processInfo.environment["S3_TEST_ENDPOINT"] != nil }
+    /// The server the S3 tests use (started on first use), or nil if there is none.
+    static var server: Server? { try? setup.get() }
 
     /// nil once the test bucket exists; otherwise why it cannot be used.
     private static let bucketProblem: String? = {
-        guard let server else { return unavailableReason }
+        let server: Server
+        switch setup {
+        case .success(let found): server = found
+        case .failure(let problem): return problem.description
+        }
         do {
             let storage = try S3Storage(
                 endpoint: server.endpoint, bucket: bucket, accessKeyID: server.accessKeyID,
@@ -77,8 +87,7 @@ enum S3TestEnvironment {
     /// Throws (failing the test) unless the server is usable and the test bucket exists.
     static func requireServer() throws -> Server {
         if let bucketProblem { throw ServerUnusable(description: bucketProblem) }
-        guard let server else { throw ServerUnusable(description: unavailableReason) }
-        return server
+        return try setup.get()
     }
 
     /// A storage under a fresh prefix of the test bucket.
@@ -96,7 +105,7 @@ enum S3TestEnvironment {
     static let smallParts = S3Storage.TransferOptions(multipartThreshold: 5 << 20, partSize: 5 << 20, concurrency: 3)
 
     /// Starts a cluster under a temporary directory on free ports.
-    private static func startOwnCluster() -> (server: Server?, reason: String) {
+    private static func startOwnCluster() -> Result<Server, ServerUnusable> {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s3-tests-\(getpid())").path
         let rgwPort = freePort(), monPort = freePort()
         let process = Process()
@@ -111,21 +120,24 @@ enum S3TestEnvironment {
         // Not a pipe: the watchdog the script leaves running would hold it open.
         process.standardOutput = FileHandle.nullDevice
         do { try process.run() } catch {
-            return (nil, "Ceph is installed, but scripts/ceph-s3-up.sh could not be run: \(error)")
+            return .failure(ServerUnusable(description: "Ceph is installed, but scripts/ceph-s3-up.sh could not be run: \(error)"))
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            return (
-                nil,
-                "Ceph is installed, but scripts/ceph-s3-up.sh failed with status \(process.terminationStatus) (its logs: \(directory)/log)"
-            )
+            return .failure(
+                ServerUnusable(
+                    description:
+                        "Ceph is installed, but scripts/ceph-s3-up.sh failed with status \(process.terminationStatus) (its logs: \(directory)/log)"
+                ))
         }
         print("S3 tests: started a Ceph cluster with a gateway on 127.0.0.1:\(rgwPort) under \(directory)")
-        guard let endpoint = URL(string: "http://127.0.0.1:\(rgwPort)") else { return (nil, "no URL for port \(rgwPort)") }
+        guard let endpoint = URL(string: "http://127.0.0.1:\(rgwPort)") else {
+            return .failure(ServerUnusable(description: "no URL for port \(rgwPort)"))
+        }
         let server = Server(
             endpoint: endpoint, accessKeyID: "TESTACCESSKEY",
             secretAccessKey: "TESTSECRETKEY123", cephDirectory: directory)
-        return (server, "")
+        return .success(server)
     }
 
     /// A TCP port nothing listens on now (bound once on 127.0.0.1 with port 0, then released).
