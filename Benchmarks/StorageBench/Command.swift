@@ -56,51 +56,59 @@ struct StorageBenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Alternating repetitions of each S3 row (--s3 only; default 3).", valueName: "count"))
     var s3Repetitions = 3
 
-    @Option(help: ArgumentHelp(
-        "Directory to create the scratch directory (bench-scratch-<pid>) in.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Directory to create the scratch directory (bench-scratch-<pid>) in.", valueName: "path"))
     var dir = "."
 
-    @Option(help: ArgumentHelp(
-        "Comma-separated object sizes for put, get and ingest, e.g. 4KiB,1MiB,64MiB (the default; "
-            + "--quick: 4KiB,1MiB,16MiB). Ingest and export use the sizes of 64 MiB and more.", valueName: "list"))
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated object sizes for put, get and ingest, e.g. 4KiB,1MiB,64MiB (the default; "
+                + "--quick: 4KiB,1MiB,16MiB). Ingest and export use the sizes of 64 MiB and more.", valueName: "list"))
     var sizes: String?
 
-    @Option(help: ArgumentHelp(
-        "Comma-separated workload families: \(WorkloadGroup.allCases.map(\.rawValue).joined(separator: ", ")) "
-            + "(default: all).", valueName: "list"))
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated workload families: \(WorkloadGroup.allCases.map(\.rawValue).joined(separator: ", ")) "
+                + "(default: all).", valueName: "list"))
     var workloads: String?
 
-    @Option(help: ArgumentHelp(
-        "Comma-separated substrings of row ids: run only the rows whose id contains one of them, e.g. "
-            + "get-4KiB,small- (ids as in the JSON; default: every row of --workloads).", valueName: "list"))
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated substrings of row ids: run only the rows whose id contains one of them, e.g. "
+                + "get-4KiB,small- (ids as in the JSON; default: every row of --workloads).", valueName: "list"))
     var only: String?
 
     /// A worker of a process row (`ChildJob` as JSON): the benchmark starts itself in this mode.
     @Option(help: .private)
     var child: String?
 
-    @Option(help: ArgumentHelp(
-        "Seconds of rounds after which a row stops even if its intervals are still wider than --precision "
-            + "(default 5, and 40 for 1 GiB rows; --quick: 0.25; a value given here applies to every row).",
-        valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds of rounds after which a row stops even if its intervals are still wider than --precision "
+                + "(default 5, and 40 for 1 GiB rows; --quick: 0.25; a value given here applies to every row).",
+            valueName: "seconds"))
     var budget: Double?
 
-    @Option(help: ArgumentHelp(
-        "Stop a row once every marked ratio's 95% interval lies within ± this fraction of its median "
-            + "(default 0.05).", valueName: "fraction"))
+    @Option(
+        help: ArgumentHelp(
+            "Stop a row once every marked ratio's 95% interval lies within ± this fraction of its median "
+                + "(default 0.05).", valueName: "fraction"))
     var precision: Double?
 
-    @Option(help: ArgumentHelp(
-        "Write every measurement (every round of every contender), the intervals, targets, machine and "
-            + "git commit to this JSON file.",
-        valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Write every measurement (every round of every contender), the intervals, targets, machine and "
+                + "git commit to this JSON file.",
+            valueName: "file"))
     var json: String?
 
     @Option(help: ArgumentHelp("Write a chart of the marked ratios, their intervals and targets to this SVG file.", valueName: "file"))
     var svg: String?
 
-    @Option(help: ArgumentHelp(
-        "The context (subdirectory of the store) every workload uses; \"\" is the store root.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "The context (subdirectory of the store) every workload uses; \"\" is the store root.", valueName: "name"))
     var context = "bench"
 
     func validate() throws {

@@ -7,7 +7,8 @@ StorageBenchCommand.main()
 #else
 import Foundation
 
-FileHandle.standardError.write(Data(
-    "storage-bench was built without its trait: run `swift run -c release --traits Benchmark storage-bench`\n".utf8))
+FileHandle.standardError.write(
+    Data(
+        "storage-bench was built without its trait: run `swift run -c release --traits Benchmark storage-bench`\n".utf8))
 exit(2)
 #endif

@@ -39,7 +39,8 @@ public final class AsyncFileWriter: Sendable {
     public func write(_ data: Data) async throws {
         let full: Data? = try state.withLock { state in
             guard state.isOpen else {
-                throw LocalStorageError(code: .closed, operation: .upload, message: "the writer is used after its withFileWriter closure returned")
+                throw LocalStorageError(
+                    code: .closed, operation: .upload, message: "the writer is used after its withFileWriter closure returned")
             }
             if let failure = state.failure { throw failure }
             state.bytesWritten += data.count

@@ -96,7 +96,9 @@ extension LocalStorage {
     /// - Returns: The on-disk name.
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     @discardableResult
-    public func uploadArray<Element: BitwiseCopyable & Sendable>(_ array: [Element], fileName: String, context: String) async throws -> String {
+    public func uploadArray<Element: BitwiseCopyable & Sendable>(_ array: [Element], fileName: String, context: String) async throws
+        -> String
+    {
         try await offload { try self.uploadArray(array, fileName: fileName, context: context) }
     }
 
@@ -231,7 +233,9 @@ extension LocalStorage {
                 if left <= .zero {
                     throw LocalStorageError(
                         code: .timedOut, operation: operation,
-                        message: "lock '\(target.name)' in context '\(target.context)' is held elsewhere and was not released within \(timeout ?? .zero)")
+                        message:
+                            "lock '\(target.name)' in context '\(target.context)' is held elsewhere and was not released within \(timeout ?? .zero)"
+                    )
                 }
                 sleep = min(sleep, left)
             }

@@ -42,9 +42,10 @@ extension LocalStorage {
     /// open reads it whole.
     /// - Parameter limits: The bounds to enforce.
     /// - Returns: What was removed and what remains.
-    /// - Throws: `LocalStorageError`.
+    /// - Throws: `LocalStorageError`: `.invalidArgument` for a negative limit, before any syscall.
     @discardableResult
     public func prune(_ limits: CacheLimits) throws -> PruneReport {
-        try run(.prune, "") { try engine.trim(to: limits, fraction: 1, keeper: engine.limitKeeper) }
+        if let problem = limits.problem { throw LocalStorageError(code: .invalidArgument, operation: .prune, message: problem) }
+        return try run(.prune, "") { try engine.trim(to: limits, fraction: 1, keeper: engine.limitKeeper) }
     }
 }

@@ -60,6 +60,9 @@ open class LocalStorage: BaseStorage, @unchecked Sendable {
         if storagePath.utf8.contains(0) {
             throw LocalStorageError(code: .invalidName, operation: .initialize, message: "storage path contains a NUL byte")
         }
+        if let problem = limits?.problem {
+            throw LocalStorageError(code: .invalidArgument, operation: .initialize, message: problem)
+        }
         do {
             engine = try Engine(
                 storagePath: storagePath, durability: durability,

@@ -66,6 +66,16 @@ public struct CacheLimits: Sendable, Equatable {
     }
 }
 
+extension CacheLimits {
+    /// Why these limits cannot be enforced (a negative bound), or nil.
+    var problem: String? {
+        if let maxBytes, maxBytes < 0 { return "maxBytes \(maxBytes) is negative" }
+        if let maxFiles, maxFiles < 0 { return "maxFiles \(maxFiles) is negative" }
+        if let maxAge, maxAge < .zero { return "maxAge \(maxAge) is negative" }
+        return nil
+    }
+}
+
 /// What a `prune` removed and what remains.
 public struct PruneReport: Sendable, Equatable {
     /// Files removed.

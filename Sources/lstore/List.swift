@@ -54,7 +54,8 @@ struct List: ParsableCommand {
         let width = sizes.map(\.count).max() ?? 0
         var text = ""
         for (info, size) in zip(infos, sizes) {
-            text += "\(padLeft(size, width))  \(formatLocalDate(info.modificationDate))  "
+            text +=
+                "\(padLeft(size, width))  \(formatLocalDate(info.modificationDate))  "
                 + "\(formatLocalDate(info.lastUsedDate))  \(info.name)\n"
         }
         Terminal.write(text, to: STDOUT_FILENO)

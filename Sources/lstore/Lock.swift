@@ -30,7 +30,8 @@ struct Lock: ParsableCommand {
     @Option(help: "The context the lock belongs to ('' for the root, the default).")
     var context: String = ""
 
-    @Option(help: ArgumentHelp("Give up after waiting this long (e.g. 5s, 500ms, 2m); 0 tries once.", valueName: "age"), transform: parseAge)
+    @Option(
+        help: ArgumentHelp("Give up after waiting this long (e.g. 5s, 500ms, 2m); 0 tries once.", valueName: "age"), transform: parseAge)
     var timeout: Age?
 
     @Argument(parsing: .remaining, help: "The command to run and its arguments, after --.")

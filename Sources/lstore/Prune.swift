@@ -26,10 +26,14 @@ struct Prune: ParsableCommand {
     @Argument(help: "The storage root directory.")
     var root: String
 
-    @Option(name: .customLong("max-size"), help: ArgumentHelp("The most bytes to keep (e.g. 10G, 512MiB).", valueName: "size"), transform: parseSize)
+    @Option(
+        name: .customLong("max-size"), help: ArgumentHelp("The most bytes to keep (e.g. 10G, 512MiB).", valueName: "size"),
+        transform: parseSize)
     var maxSize: ByteSize?
 
-    @Option(name: .customLong("max-age"), help: ArgumentHelp("The longest a file may go unused (e.g. 30d, 12h).", valueName: "age"), transform: parseAge)
+    @Option(
+        name: .customLong("max-age"), help: ArgumentHelp("The longest a file may go unused (e.g. 30d, 12h).", valueName: "age"),
+        transform: parseAge)
     var maxAge: Age?
 
     @Option(name: .customLong("max-files"), help: ArgumentHelp("The most files to keep.", valueName: "count"))
@@ -101,7 +105,8 @@ struct Prune: ParsableCommand {
             text += "would remove  \(padLeft(size, width))  \(formatLocalDate(file.info.lastUsedDate))  \(file.path)\n"
         }
         let removedBytes = removed.reduce(Int64(0)) { $0 + $1.info.size }
-        text += "would remove \(self.files(removed.count)) (\(formatBytes(removedBytes))); "
+        text +=
+            "would remove \(self.files(removed.count)) (\(formatBytes(removedBytes))); "
             + "\(self.files(files)) (\(formatBytes(bytes))) would remain\n"
         Terminal.write(text, to: STDOUT_FILENO)
     }

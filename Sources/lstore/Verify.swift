@@ -124,7 +124,8 @@ private struct Tally {
     /// "checked 12 files: 8 intact (5 objects, 3 arrays), 1 corrupted (1 removed), 3 raw (no checksum)".
     var summary: String {
         let files = objects + arrays + raw + corrupted
-        var text = "checked \(files) file\(files == 1 ? "" : "s"): \(objects + arrays) intact "
+        var text =
+            "checked \(files) file\(files == 1 ? "" : "s"): \(objects + arrays) intact "
             + "(\(objects) object\(objects == 1 ? "" : "s"), \(arrays) array\(arrays == 1 ? "" : "s")), \(corrupted) corrupted"
         if removed > 0 { text += " (\(removed) removed)" }
         return text + ", \(raw) raw (no checksum)"

@@ -207,15 +207,17 @@ final class SharedCount: Sendable {
         // As root (CI), the child runs at nice -5, so that the other tests running beside it in
         // this process do not take its CPU time: the lateness measured is the library's.
         let niced = geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/nice")
-        let output = niced
+        let output =
+            niced
             ? try runHelper("/usr/bin/nice", ["-n", "-5", helper, "async-starvation", scratch.at("root"), "1000"])
             : try runHelper(helper, ["async-starvation", scratch.at("root"), "1000"])
         print("async: \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
-        let fields = Dictionary(uniqueKeysWithValues: output.split(whereSeparator: \.isWhitespace).compactMap { field -> (String, Int)? in
-            let parts = field.split(separator: "=")
-            guard parts.count == 2, let value = Int(parts[1]) else { return nil }
-            return (String(parts[0]), value)
-        })
+        let fields = Dictionary(
+            uniqueKeysWithValues: output.split(whereSeparator: \.isWhitespace).compactMap { field -> (String, Int)? in
+                let parts = field.split(separator: "=")
+                guard parts.count == 2, let value = Int(parts[1]) else { return nil }
+                return (String(parts[0]), value)
+            })
         #expect(fields["bytes"] == 1_000 * (64 << 20))
         #expect(fields["threads"] == ProcessInfo.processInfo.activeProcessorCount)
         let worst = try #require(fields["worst_us"])

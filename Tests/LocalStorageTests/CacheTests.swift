@@ -24,7 +24,9 @@ import Testing
 
         /// The monotonic time a marker holds.
         func time(_ marker: String) -> UInt64? {
-            contents(of: work + "/" + marker).flatMap { UInt64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+            contents(of: work + "/" + marker).flatMap {
+                UInt64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            }
         }
 
         func markers(_ prefix: String) -> [String] {
@@ -40,7 +42,9 @@ import Testing
     @Test(arguments: ["data", "object"])
     func fourProcessesOfFourThreadsComputeOnce(_ kind: String) throws {
         let fixture = try Fixture()
-        let children = try (0..<4).map { try Child(fixture.helper, ["cache-race", fixture.root, fixture.work, "p\($0)", "4", "300", kind]) }
+        let children = try (0..<4).map {
+            try Child(fixture.helper, ["cache-race", fixture.root, fixture.work, "p\($0)", "4", "300", kind])
+        }
         #expect(eventually { fixture.markers("ready-").count == 4 }, "the children never got ready")
         write("", to: fixture.work + "/go")
         var results: [String] = []
@@ -81,7 +85,9 @@ import Testing
         for output in outputs { #expect(output.output.contains("result=computed by \(winner)\n"), "\(output.output)") }
         #expect(try LocalStorage(storagePath: fixture.root).downloadFile("key", context: "c") == Data("computed by \(winner)".utf8))
         if let done = fixture.time("done-\(winner)"), let started = fixture.time("computing-\(winner)") {
-            print("cache: \(winner) started computing \(Double(started - killedAt) / 1e6) ms after the kill, done after \(Double(done - killedAt) / 1e6) ms (50 ms compute)")
+            print(
+                "cache: \(winner) started computing \(Double(started - killedAt) / 1e6) ms after the kill, done after \(Double(done - killedAt) / 1e6) ms (50 ms compute)"
+            )
             #expect(done - killedAt < 20_000_000_000, "the takeover took \(done - killedAt) ns")
         }
     }
@@ -230,7 +236,9 @@ import Testing
         }
         try FileManager.default.createDirectory(atPath: storage.getRootPath() + "/c/dir", withIntermediateDirectories: true)
         let notFile = expectError(.notARegularFile) {
-            try storage.cachedData(fileName: "dir", context: "c") { Issue.record("computed over a directory"); return Data() }
+            try storage.cachedData(fileName: "dir", context: "c") {
+                Issue.record("computed over a directory"); return Data()
+            }
         }
         #expect(notFile?.operation == .cache)
         let mine = LocalStorageError(code: .remote, operation: .download, message: "the caller's own")
@@ -313,7 +321,9 @@ import Testing
                 let root = storage.getRootPath()
                 #expect(lockFileDescriptors(root: root) == 0, "\(label): a descriptor of the lock file was left open")
                 #expect(tempFiles(in: root + "/c").isEmpty, "\(label): a temp file was left")
-                if let lock = try storage.acquire(.cacheEntry, Target(context: "c", name: "key"), wait: .never, scoped: false, operation: .cache) {
+                if let lock = try storage.acquire(
+                    .cacheEntry, Target(context: "c", name: "key"), wait: .never, scoped: false, operation: .cache)
+                {
                     lock.release()
                 } else {
                     Issue.record("\(label): the entry's lock was left held")

@@ -82,8 +82,9 @@ struct CrashFixture {
                 }
             }
         }
-        print("crash: \(Self.iterations) kills, \(completeSeen) complete versions checked, "
-              + "\(tempsLeftByKills.count) temp files left by kills, \(removedOnReopen) removed on reopen")
+        print(
+            "crash: \(Self.iterations) kills, \(completeSeen) complete versions checked, "
+                + "\(tempsLeftByKills.count) temp files left by kills, \(removedOnReopen) removed on reopen")
         // The kills must land mid-upload, or the harness proves nothing.
         #expect(!tempsLeftByKills.isEmpty)
         #expect(removedOnReopen > 0)
@@ -167,8 +168,10 @@ struct CrashFixture {
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        probe.arguments = ["-m", "sh", "-c",
-                           "mount -t tmpfs -o size=4m tmpfs '\(mountPoint)' && exec '\(helper)' enospc '\(mountPoint)/root' '\(scratch.at("src"))'"]
+        probe.arguments = [
+            "-m", "sh", "-c",
+            "mount -t tmpfs -o size=4m tmpfs '\(mountPoint)' && exec '\(helper)' enospc '\(mountPoint)/root' '\(scratch.at("src"))'",
+        ]
         let output = Pipe(), errors = Pipe()
         probe.standardOutput = output
         probe.standardError = errors

@@ -90,7 +90,8 @@ import Testing
             let label = "\(op) \(site.label) EINTR"
             let fixture = try SweepFixture(op)
             try fixture.prepare()
-            let injector = FaultInjector([.init(syscall: site.step.syscall, call: site.call, repeats: false, fault: .fail(EINTR))] + op.baseRules)
+            let injector = FaultInjector(
+                [.init(syscall: site.step.syscall, call: site.call, repeats: false, fault: .fail(EINTR))] + op.baseRules)
             let outcome = injector.run { Result { try fixture.execute() } }
             #expect(injector.calls(to: site.step.syscall) >= site.call, "\(label): the call was never reached")
             switch outcome {
@@ -122,7 +123,9 @@ import Testing
                 }
                 // The limit really applied: k bytes per call at most.
                 let moved = injector.bytesMoved(by: syscall)
-                #expect(moved > 0 && injector.calls(to: syscall) >= moved / limit, "\(label): \(injector.calls(to: syscall)) calls moved \(moved) bytes")
+                #expect(
+                    moved > 0 && injector.calls(to: syscall) >= moved / limit,
+                    "\(label): \(injector.calls(to: syscall)) calls moved \(moved) bytes")
                 fixture.finish()
                 cases += 1
             }
@@ -140,7 +143,8 @@ import Testing
                 let label = "\(op) \(site.label) \(Errno(rawValue: code).name)"
                 let fixture = try SweepFixture(op)
                 try fixture.prepare()
-                let injector = FaultInjector([.init(syscall: site.step.syscall, call: site.call, repeats: false, fault: .fail(code))] + op.baseRules)
+                let injector = FaultInjector(
+                    [.init(syscall: site.step.syscall, call: site.call, repeats: false, fault: .fail(code))] + op.baseRules)
                 let outcome = injector.run { Result { try fixture.execute() } }
                 #expect(injector.calls(to: site.step.syscall) >= site.call, "\(label): the call was never reached")
                 switch outcome {
@@ -236,7 +240,8 @@ import Testing
         if syscall == .openat2 && code == EPERM { expectation = .tolerated }
         // A failure tolerated by a fallback (not by the step itself) changes nothing: the
         // move completes and consumes its source.
-        let sourceRemains = expectation == .tolerated && site.step.expect != .tolerated
+        let sourceRemains =
+            expectation == .tolerated && site.step.expect != .tolerated
             ? false : op.sourceRemains(afterFailureAt: site.index)
 
         switch (expectation, outcome) {
@@ -252,7 +257,8 @@ import Testing
             // No rename after a failure: in particular a failed fsync of the file is never
             // followed by the rename.
             let renames = site.renamesBefore + (syscall == .renameat ? 1 : 0)
-            #expect(injector.calls(to: .renameat) == renames, "\(label): \(injector.calls(to: .renameat)) renameat calls, expected \(renames)")
+            #expect(
+                injector.calls(to: .renameat) == renames, "\(label): \(injector.calls(to: .renameat)) renameat calls, expected \(renames)")
         case (.afterCommit, .failure(let error)):
             fixture.checkError(error, code: .durabilityUnknown, syscall: syscall, errno: code, site: site, label: label)
             if let error = error as? LocalStorageError {
@@ -435,7 +441,9 @@ enum SweepOperation: String, CaseIterable, Sendable, CustomTestStringConvertible
             let copy: [SweepStep] = [
                 .fails(.read), .fails(.write), .fails(.read), .fails(.write), .fails(.read), .fails(.write), .fails(.read),
             ]
-            return Self.inspectSource + Self.atomicReplace([.fails(.lseek), .fails(.fallocate)] + copy, d, reserved: true) + [.tolerated(.close)]
+            return Self.inspectSource + Self.atomicReplace([.fails(.lseek), .fails(.fallocate)] + copy, d, reserved: true) + [
+                .tolerated(.close)
+            ]
         case .uploadHandleDirect:
             let fill: [SweepStep] = [
                 .fails(.lseek), .fails(.ficlone), .fails(.fallocate), .fails(.copyFileRange), .fails(.copyFileRange),

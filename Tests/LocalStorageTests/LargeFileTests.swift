@@ -13,10 +13,12 @@ import Testing
     /// Writes `size` bytes: one pseudo-random chunk, stamped with its index so no two chunks
     /// are alike (a misplaced chunk would show).
     static func makeSource(at path: String, size: Int) throws {
-        let handle = try #require(FileHandle(forWritingAtPath: path) ?? {
-            write(Data(), to: path)
-            return FileHandle(forWritingAtPath: path)
-        }())
+        let handle = try #require(
+            FileHandle(forWritingAtPath: path)
+                ?? {
+                    write(Data(), to: path)
+                    return FileHandle(forWritingAtPath: path)
+                }())
         defer { try? handle.close() }
         var pattern = patternBytes(count: chunk, seed: 42)
         var written = 0
@@ -172,7 +174,8 @@ func runHelper(_ helper: String, _ arguments: [String], sourceLocation: SourceLo
     let errData = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     let text = String(decoding: outData, as: UTF8.self)
-    #expect(process.terminationStatus == 0, "helper \(arguments) failed: \(String(decoding: errData, as: UTF8.self))", sourceLocation: sourceLocation)
+    #expect(
+        process.terminationStatus == 0, "helper \(arguments) failed: \(String(decoding: errData, as: UTF8.self))",
+        sourceLocation: sourceLocation)
     return text
 }
-

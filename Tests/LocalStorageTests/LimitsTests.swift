@@ -211,7 +211,7 @@ import Testing
     /// Overwrites `.ls-meta/usage` in place (the engine keeps it open).
     static func overwriteCounter(_ path: String, files: Int64, bytes: Int64) {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
-        #expect(fd >= 0)
+        #expect(fd != -1, "cannot open the counter: errno \(errno)")
         let raw = [files.littleEndian, bytes.littleEndian]
         #expect(raw.withUnsafeBytes { pwrite(fd, $0.baseAddress, 16, 0) } == 16)
         close(fd)
@@ -220,7 +220,8 @@ import Testing
     /// The two numbers in `.ls-meta/usage`.
     static func counterValue(_ path: String) -> [Int64] {
         guard let data = contents(of: path), data.count == 16 else { return [] }
-        return [0, 8].map { offset in data[offset..<offset + 8].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * $1.offset) } }
+        return [0, 8].map { offset in data[offset..<offset + 8].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * $1.offset) }
+        }
     }
 
     /// Names made by other programs that are not UTF-8 are user files too: counted and pruned,
@@ -231,7 +232,7 @@ import Testing
         try storage.uploadFile(file: Data(count: 7), fileName: "ok", context: "c")
         let raw: [CChar] = Array(scratch.at("root/c/").utf8CString.dropLast()) + [CChar(bitPattern: 0xff), 0x41, 0]
         let fd = open(raw, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        #expect(fd >= 0)
+        #expect(fd != -1, "cannot create the non-UTF-8 name: errno \(errno)")
         #expect(write(fd, "abc", 3) == 3)
         close(fd)
         Self.age(scratch.at("root/c/ok"), secondsAgo: 10)
@@ -254,5 +255,23 @@ import Testing
         expectError(.notARegularFile) { try storage.fileInfo("link", context: "c") }
         #expect(try storage.listStoredFileInfo("c").map(\.name) == ["target"])
         #expect(try storage.fileInfo("target", context: "c").size == 3)
+    }
+
+    /// Limits a hostile or careless caller may pass: the largest values prune without trapping
+    /// and remove nothing; negative ones are refused before any syscall.
+    @Test func extremeAndNegativeLimits() throws {
+        let scratch = Scratch()
+        let storage = try scratch.storage()
+        try storage.uploadFile(file: Data(count: 10), fileName: "f", context: "c")
+        let huge = CacheLimits(maxBytes: .max, maxFiles: .max, maxAge: .seconds(Int64.max))
+        #expect(try storage.prune(huge).removedFiles == 0)
+        _ = try LocalStorage(storagePath: scratch.at("root"), durability: .noSync, limits: huge)
+        try storage.uploadFile(file: Data(count: 10), fileName: "g", context: "c")
+        #expect(try storage.listStoredFiles("c") == ["f", "g"])
+        expectError(.invalidArgument) { try storage.prune(CacheLimits(maxBytes: -1)) }
+        expectError(.invalidArgument) { try storage.prune(CacheLimits(maxFiles: -1)) }
+        expectError(.invalidArgument) { try storage.prune(CacheLimits(maxAge: .seconds(-1))) }
+        expectError(.invalidArgument) { try LocalStorage(storagePath: scratch.at("root"), limits: CacheLimits(maxAge: .seconds(-5))) }
+        #expect(try storage.listStoredFiles("c") == ["f", "g"])
     }
 }

@@ -335,7 +335,8 @@ import Testing
         let scratch = Scratch()
         let mountPoint = scratch.at("ro")
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        let script = "mount -t tmpfs -o size=1m tmpfs '\(mountPoint)' && '\(helper)' cache-seed '\(mountPoint)/root'"
+        let script =
+            "mount -t tmpfs -o size=1m tmpfs '\(mountPoint)' && '\(helper)' cache-seed '\(mountPoint)/root'"
             + " && mount -o remount,ro '\(mountPoint)' && exec '\(helper)' locks-read-only '\(mountPoint)/root'"
         let child = try Child("/usr/bin/unshare", ["-m", "sh", "-c", script])
         let result = child.finish()

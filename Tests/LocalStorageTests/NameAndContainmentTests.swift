@@ -7,10 +7,14 @@ import Testing
 /// Invalid names, traversal attempts and planted links: nothing outside the root is ever read,
 /// written, renamed or deleted.
 @Suite struct NameAndContainmentTests {
-    static let badNames = ["", ".", "..", "a/b", "../x", "/etc/passwd", "a\0b", String(repeating: "n", count: 256),
-                           ".ls-tmp-0123456789abcdef", ".ls-tmp-"]
-    static let badContexts = ["/", "/abs", "..", "../outside", "a/../../x", "a//b", "a/", "/a", ".", "a/./b",
-                              "a\0b", String(repeating: "c", count: 256)]
+    static let badNames = [
+        "", ".", "..", "a/b", "../x", "/etc/passwd", "a\0b", String(repeating: "n", count: 256),
+        ".ls-tmp-0123456789abcdef", ".ls-tmp-",
+    ]
+    static let badContexts = [
+        "/", "/abs", "..", "../outside", "a/../../x", "a//b", "a/", "/a", ".", "a/./b",
+        "a\0b", String(repeating: "c", count: 256),
+    ]
 
     @Test func invalidNamesAreRejectedBeforeAnySyscall() throws {
         let scratch = Scratch()

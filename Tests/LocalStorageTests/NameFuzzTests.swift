@@ -66,7 +66,9 @@ import Testing
             let name = String(decoding: nameBytes, as: UTF8.self)
             let context = String(decoding: contextBytes, as: UTF8.self)
             let operation = fuzz.operation()
-            let label = { "#\(index) \(operation) name \(StoreModel.show(Array(name.utf8))) context \(StoreModel.show(Array(context.utf8)))" }
+            let label = {
+                "#\(index) \(operation) name \(StoreModel.show(Array(name.utf8))) context \(StoreModel.show(Array(context.utf8)))"
+            }
             switch operation {
             case .upload:
                 let content = fuzz.content()
@@ -115,7 +117,9 @@ import Testing
         for outcome in FuzzReport.Outcome.allCases {
             #expect(report.seen[outcome, default: 0] > 0, "\(report.context): no call ended in \(outcome)")
         }
-        print("NameFuzzTests shard \(shard): \(Self.operationsPerShard) calls, outcomes \(report.summary), \(model.nodes.count) entries stored")
+        print(
+            "NameFuzzTests shard \(shard): \(Self.operationsPerShard) calls, outcomes \(report.summary), \(model.nodes.count) entries stored"
+        )
     }
 }
 
@@ -189,7 +193,6 @@ fileprivate struct StoreModel {
         }
         return .directory
     }
-
 
     mutating func upload(_ name: [UInt8], _ content: [UInt8], in context: [UInt8]) -> Predicted<Bool> {
         guard Self.nameIsValid(name), let parts = Self.components(context) else { return .error(.invalidName, nil) }

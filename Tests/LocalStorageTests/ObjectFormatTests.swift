@@ -377,7 +377,9 @@ struct Rewriter: Codable, Equatable {
             guard container.contains(key) else { break }
             count += 1
             if let list = try? container.decode([String].self, forKey: key) {
-                guard list == ["first \(index)"] else { throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "\(list)") }
+                guard list == ["first \(index)"] else {
+                    throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "\(list)")
+                }
             } else {
                 let nested = try container.nestedContainer(keyedBy: BinaryCodingKey.self, forKey: key)
                 guard try nested.decode(String.self, forKey: BinaryCodingKey(stringValue: "value")) == "second \(index)" else {
@@ -394,7 +396,8 @@ struct Rewriter: Codable, Equatable {
         }
         let keys = container.allKeys.map(\.stringValue)
         guard Set(keys).count == keys.count else {
-            throw DecodingError.dataCorruptedError(forKey: BinaryCodingKey(stringValue: "k0"), in: container, debugDescription: "duplicate keys \(keys)")
+            throw DecodingError.dataCorruptedError(
+                forKey: BinaryCodingKey(stringValue: "k0"), in: container, debugDescription: "duplicate keys \(keys)")
         }
         self.count = count
         self.rewritten = rewritten.sorted()
@@ -592,7 +595,8 @@ func cpuAdvertises(_ flag: String) -> Bool {
         let values: [Double] = [1, 2, 3]
         let whole = values.withUnsafeBufferPointer { ObjectHeader.array($0) }
         let checksum = values.withUnsafeBytes { bytes in
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[8...]), continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[..<8])))
+            CRC32C.checksum(
+                UnsafeRawBufferPointer(rebasing: bytes[8...]), continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[..<8])))
         }
         #expect(ObjectHeader.array(of: Double.self, count: 3, payloadChecksum: checksum) == whole)
     }
@@ -631,7 +635,9 @@ func cpuAdvertises(_ flag: String) -> Bool {
         try file.withUnsafeBytes { bytes in
             let header = try ObjectHeader(parsing: bytes, fileSize: bytes.count)
             expectFormatError(.corrupted) { try header.verifyPayload(UnsafeRawBufferPointer(rebasing: bytes[(ObjectHeader.size + 1)...])) }
-            expectFormatError(.corrupted) { try header.verifyPayload(length: bytes.count - ObjectHeader.size, checksum: header.payloadChecksum ^ 1) }
+            expectFormatError(.corrupted) {
+                try header.verifyPayload(length: bytes.count - ObjectHeader.size, checksum: header.payloadChecksum ^ 1)
+            }
         }
     }
 
@@ -747,20 +753,30 @@ private struct PrivatePoint { var x, y: Float }
 
     @Test func datesRoundTripExactly() throws {
         var generator = SeededGenerator(seed: 0xDA7E)
-        var dates = [Date.distantPast, .distantFuture, Date(timeIntervalSinceReferenceDate: 0), Date(timeIntervalSinceReferenceDate: -0.000_001)]
-        dates += (0..<500).map { _ in Date(timeIntervalSinceReferenceDate: Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &generator) & 0x41FF_FFFF_FFFF_FFFF)) }
+        var dates = [
+            Date.distantPast, .distantFuture, Date(timeIntervalSinceReferenceDate: 0), Date(timeIntervalSinceReferenceDate: -0.000_001),
+        ]
+        dates += (0..<500).map { _ in
+            Date(
+                timeIntervalSinceReferenceDate: Double(
+                    bitPattern: UInt64.random(in: 0...UInt64.max, using: &generator) & 0x41FF_FFFF_FFFF_FFFF))
+        }
         dates += (0..<500).map { _ in Date(timeIntervalSinceReferenceDate: Double.random(in: -3e9...3e9, using: &generator)) }
         for encoding in ObjectEncoding.allCases {
             let decoded = try roundTrip(dates, encoding)
             for (date, back) in zip(dates, decoded) {
-                #expect(date.timeIntervalSinceReferenceDate.bitPattern == back.timeIntervalSinceReferenceDate.bitPattern, "\(encoding) \(date)")
+                #expect(
+                    date.timeIntervalSinceReferenceDate.bitPattern == back.timeIntervalSinceReferenceDate.bitPattern, "\(encoding) \(date)")
             }
         }
     }
 
     /// The binary coder keeps every float bit pattern, NaN payloads included; JSON keeps the values.
     @Test func floatsRoundTripBitForBit() throws {
-        let floats: [Float] = [.nan, -.nan, .signalingNaN, Float(bitPattern: 0x7FC0_1234), .infinity, -.infinity, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        let floats: [Float] = [
+            .nan, -.nan, .signalingNaN, Float(bitPattern: 0x7FC0_1234), .infinity, -.infinity, -0.0, .leastNonzeroMagnitude,
+            .greatestFiniteMagnitude,
+        ]
         let decoded = try roundTrip(floats, .binary)
         #expect(decoded.map(\.bitPattern) == floats.map(\.bitPattern))
         let json = try roundTrip(floats, .json)
@@ -775,7 +791,9 @@ private struct PrivatePoint { var x, y: Float }
             let expected = 3 + varintSize(values.count) + values.count * MemoryLayout<T>.size
             #expect(payload.count == expected, sourceLocation: sourceLocation)
             #expect(payload[1] == WireTag.packed.rawValue && payload[2] == T.wireTag.rawValue, sourceLocation: sourceLocation)
-            #expect(Array(payload.suffix(values.count * MemoryLayout<T>.size)) == values.withUnsafeBytes { Array($0) }, sourceLocation: sourceLocation)
+            #expect(
+                Array(payload.suffix(values.count * MemoryLayout<T>.size)) == values.withUnsafeBytes { Array($0) },
+                sourceLocation: sourceLocation)
             #expect(try decodeBinary([T].self, payload) == values, sourceLocation: sourceLocation)
             #expect(try decodeBinary(ContiguousArray<T>.self, payload) == ContiguousArray(values), sourceLocation: sourceLocation)
             #expect(try encodeObjectPayload(ContiguousArray(values), encoding: .binary) == payload, sourceLocation: sourceLocation)
@@ -930,7 +948,9 @@ private struct PrivatePoint { var x, y: Float }
     /// Every byte of a payload changed in turn, past the checksum (as if it had collided): the
     /// decoder returns a value or throws, and copies no more than the payload holds.
     @Test func everyPayloadByteChangeDecodesOrThrows() throws {
-        for value in [try encodeObjectPayload(Everything(), encoding: .binary), try encodeObjectPayload(TwentyFieldRecord.sample, encoding: .binary)] {
+        for value in [
+            try encodeObjectPayload(Everything(), encoding: .binary), try encodeObjectPayload(TwentyFieldRecord.sample, encoding: .binary),
+        ] {
             // The record's 4,000 bytes of floats decode whatever their bits: only their first bytes.
             for index in value.indices.prefix(1200) {
                 for change: UInt8 in [0x01, 0x80, 0xFF] {

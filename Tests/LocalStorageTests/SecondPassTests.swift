@@ -201,7 +201,8 @@ import Testing
         // entries, then the end); the background thread is not the task's, so not counted.
         let injector = FaultInjector()
         _ = try injector.run { try LocalStorage(storagePath: root, durability: .noSync) }
-        #expect(injector.calls(to: .getdents64) <= 2 * openSweepBudget, "the open walked \(injector.calls(to: .getdents64) / 2) directories")
+        #expect(
+            injector.calls(to: .getdents64) <= 2 * openSweepBudget, "the open walked \(injector.calls(to: .getdents64) / 2) directories")
         #else
         _ = try LocalStorage(storagePath: root, durability: .noSync)
         #endif

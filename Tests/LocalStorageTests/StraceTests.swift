@@ -22,11 +22,14 @@ let straceBinary: String? = ["/usr/bin/strace", "/bin/strace"].first { FileManag
         process.standardOutput = output
         process.standardError = errors
         try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text =
+            String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             + String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationReason == .uncaughtSignal || process.terminationStatus == 128 + SIGKILL,
-                process.terminationStatus, text)
+        return (
+            process.terminationReason == .uncaughtSignal || process.terminationStatus == 128 + SIGKILL,
+            process.terminationStatus, text
+        )
     }
 
     @Test(.enabled(if: straceBinary != nil, "strace is not installed (CI installs it)"), arguments: syscalls)

@@ -42,9 +42,12 @@ import Testing
             Issue.record("JSON object: \(json)")
             return
         }
-        #expect(try storage.verifyStoredObject("floats", context: "c") == .array(StoredArrayLayout(
-            elementCount: 1000, elementSize: 4, elementStride: 4, elementAlignment: 4, isLittleEndian: true,
-            elementTypeHash: ArrayElementType(Float.self).identity)))
+        #expect(
+            try storage.verifyStoredObject("floats", context: "c")
+                == .array(
+                    StoredArrayLayout(
+                        elementCount: 1000, elementSize: 4, elementStride: 4, elementAlignment: 4, isLittleEndian: true,
+                        elementTypeHash: ArrayElementType(Float.self).identity)))
         let empty = try storage.verifyStoredObject("empty-array", context: "c")
         guard case .array(let layout) = empty else {
             Issue.record("empty array: \(empty)")

@@ -28,18 +28,21 @@ struct PruneVerifyTests {
 
         let dry = try lstore(["prune", root, "--max-age", "30d", "--dry-run"])
         #expect(dry.status == 0, "\(dry.stderr)")
-        #expect(dry.lines.filter { $0.hasPrefix("would remove ") && $0.contains("  ") }.map { $0.split(separator: " ").last.map(String.init) }
-            == ["old/a", "old/b"])
+        #expect(
+            dry.lines.filter { $0.hasPrefix("would remove ") && $0.contains("  ") }.map { $0.split(separator: " ").last.map(String.init) }
+                == ["old/a", "old/b"])
         #expect(dry.lines.last == "would remove 2 files (200 B); 3 files (300 B) would remain")
         #expect(try storage.listStoredFiles("old") == ["a", "b"], "a dry run removes nothing")
 
         // Over a size limit too: the least recently used go next.
         let sized = try lstore(["prune", root, "--max-age", "30d", "--max-size", "150", "--dry-run"])
-        #expect(sized.lines.dropLast().compactMap { $0.split(separator: " ").last.map(String.init) }
-            == ["old/a", "old/b", "mid/c", "d"])
+        #expect(
+            sized.lines.dropLast().compactMap { $0.split(separator: " ").last.map(String.init) }
+                == ["old/a", "old/b", "mid/c", "d"])
         let counted = try lstore(["prune", root, "--max-files", "2", "--dry-run"])
-        #expect(counted.lines.dropLast().compactMap { $0.split(separator: " ").last.map(String.init) }
-            == ["old/a", "old/b", "mid/c"])
+        #expect(
+            counted.lines.dropLast().compactMap { $0.split(separator: " ").last.map(String.init) }
+                == ["old/a", "old/b", "mid/c"])
 
         let real = try lstore(["prune", root, "--max-age", "30d"])
         #expect(real.status == 0, "\(real.stderr)")
@@ -72,7 +75,8 @@ struct PruneVerifyTests {
         try flipByte(root + "/objects/arrays/floats", at: 64 + 20_000)
         let found = try lstore(["verify", root])
         #expect(found.status == 4, "\(found.stderr)")
-        #expect(found.lines.first?.hasPrefix("corrupted  objects/arrays/floats: the payload's checksum does not match") == true,
+        #expect(
+            found.lines.first?.hasPrefix("corrupted  objects/arrays/floats: the payload's checksum does not match") == true,
             "\(found.stdout)")
         #expect(found.lines.last == "checked 4 files: 2 intact (2 objects, 0 arrays), 1 corrupted, 1 raw (no checksum)")
         #expect(try storage.listStoredFiles("objects/arrays") == ["floats"], "verify alone removes nothing")

@@ -57,5 +57,7 @@ func asyncStarvation(_ arguments: [String]) throws {
     }
     finished.wait()
     if let failure = outcome.failure.withLock({ $0 }) { fail("a download failed: \(failure)") }
-    print("bytes=\(outcome.bytes.load(ordering: .relaxed)) worst_us=\(outcome.worstMicroseconds.load(ordering: .relaxed)) threads=\(ProcessInfo.processInfo.activeProcessorCount)")
+    print(
+        "bytes=\(outcome.bytes.load(ordering: .relaxed)) worst_us=\(outcome.worstMicroseconds.load(ordering: .relaxed)) threads=\(ProcessInfo.processInfo.activeProcessorCount)"
+    )
 }

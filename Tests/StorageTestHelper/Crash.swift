@@ -30,7 +30,8 @@ func upload(_ version: [UInt8], as name: String, via path: UploadPath, storage: 
         try storage.uploadFile(file: Data(version), fileName: name, context: context)
     case .handleDirect, .handleBuffered:
         guard FileManager.default.createFile(atPath: scratch, contents: Data(version)),
-              let handle = FileHandle(forReadingAtPath: scratch) else { throw SetupFailed(path: scratch) }
+            let handle = FileHandle(forReadingAtPath: scratch)
+        else { throw SetupFailed(path: scratch) }
         defer {
             try? handle.close()
             unlink(scratch)

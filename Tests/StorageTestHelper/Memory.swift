@@ -24,7 +24,8 @@ func measure(_ arguments: [String]) throws {
         try storage.uploadFile(file: handle, fileName: "big", context: "m", directStream: operation == "ingest-direct")
     case "export":
         guard FileManager.default.createFile(atPath: path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: path) else { fail("cannot create \(path)") }
+            let handle = FileHandle(forWritingAtPath: path)
+        else { fail("cannot create \(path)") }
         let written = try storage.downloadFile("big", context: "m", to: handle)
         if written != size { fail("exported \(written) bytes, expected \(size)") }
     case "stream":

@@ -48,7 +48,8 @@ extension NIOBaseline {
     ) -> [Contender] {
         var contenders = [
             Contender(
-                kind: .nio, method: method + ", awaited in one task", run: {
+                kind: .nio, method: method + ", awaited in one task",
+                run: {
                     try waitForTask { for index in 0..<count { try await operation(index) } }
                     return nil
                 }, reset: reset)
@@ -56,7 +57,8 @@ extension NIOBaseline {
         if fromSync {
             contenders.append(
                 Contender(
-                    kind: .nioFromSync, method: method + ", each call bridged from synchronous code", run: {
+                    kind: .nioFromSync, method: method + ", each call bridged from synchronous code",
+                    run: {
                         for index in 0..<count { try waitForTask { try await operation(index) } }
                         return nil
                     }, reset: reset))

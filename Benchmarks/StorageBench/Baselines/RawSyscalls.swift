@@ -187,11 +187,13 @@ enum RawSyscalls {
         let size = Int(status.st_size)
         guard size > 0 else { return Data() }
         guard let address = CLocalStorage_mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0),
-              address != CLocalStorage_MAP_FAILED()
+            address != CLocalStorage_MAP_FAILED()
         else { throw RawFailure(call: "mmap", code: CLocalStorage_errno()) }
-        return Data(bytesNoCopy: address, count: size, deallocator: .custom { pointer, count in
-            _ = CLocalStorage_munmap(pointer, count)
-        })
+        return Data(
+            bytesNoCopy: address, count: size,
+            deallocator: .custom { pointer, count in
+                _ = CLocalStorage_munmap(pointer, count)
+            })
     }
 
     /// A move-ingest: renameat of the source into the directory.

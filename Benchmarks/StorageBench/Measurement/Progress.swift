@@ -46,7 +46,8 @@ final class Progress {
             line += "\(formatValue(engine.value.median)) \(result.metric.rawValue)"
         }
         for ratio in result.shownRatios {
-            line += ", \(formatRatio(ratio.estimate.median)) \(ratio.pair.label) "
+            line +=
+                ", \(formatRatio(ratio.estimate.median)) \(ratio.pair.label) "
                 + "[\(formatRatio(ratio.estimate.lower))–\(formatRatio(ratio.estimate.upper))]"
         }
         line += String(format: "  (%d rounds, %.1f s, total %@)\n", result.rounds, result.elapsedSeconds, elapsed)

@@ -103,7 +103,8 @@ struct BenchPlan {
     var requiredDiskBytes: Int {
         let block = 4096
         let roundedSmall = (settings.smallFileSize + block - 1) / block * block
-        let small = specs.contains { $0.group == .small || $0.group == .parallel || $0.group == .cache }
+        let small =
+            specs.contains { $0.group == .small || $0.group == .parallel || $0.group == .cache }
             ? 2 * settings.smallFileCount * roundedSmall : 0
         let parallel = settings.parallelLargeObjects << 20
         // The eviction row's two roots, each of its limit plus 10%.

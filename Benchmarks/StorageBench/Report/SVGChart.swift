@@ -45,21 +45,25 @@ enum SVGChart {
                         "\(row.label), \(ratio.pair.label)", x: labelRight, y: y + barHeight - 2, size: 11,
                         anchor: "end")
                     let start = x(1), end = x(estimate.median)
-                    body += "<rect x=\"\(f(min(start, end)))\" y=\"\(f(y))\" width=\"\(f(max(1, abs(end - start))))\" "
+                    body +=
+                        "<rect x=\"\(f(min(start, end)))\" y=\"\(f(y))\" width=\"\(f(max(1, abs(end - start))))\" "
                         + "height=\"\(f(barHeight))\" fill=\"\(color.fill)\" fill-opacity=\"0.8\"><title>"
                         + escape("\(row.label) \(ratio.pair.label): \(TextReport.formatEstimate(estimate))")
                         + "</title></rect>\n"
                     // The 95% interval.
                     let middle = y + barHeight / 2
-                    body += "<line x1=\"\(f(x(estimate.lower)))\" y1=\"\(f(middle))\" x2=\"\(f(x(estimate.upper)))\" "
+                    body +=
+                        "<line x1=\"\(f(x(estimate.lower)))\" y1=\"\(f(middle))\" x2=\"\(f(x(estimate.upper)))\" "
                         + "y2=\"\(f(middle))\" stroke=\"#0f172a\" stroke-width=\"1.5\"/>\n"
                     for bound in [estimate.lower, estimate.upper] {
-                        body += "<line x1=\"\(f(x(bound)))\" y1=\"\(f(middle - 4))\" x2=\"\(f(x(bound)))\" "
+                        body +=
+                            "<line x1=\"\(f(x(bound)))\" y1=\"\(f(middle - 4))\" x2=\"\(f(x(bound)))\" "
                             + "y2=\"\(f(middle + 4))\" stroke=\"#0f172a\" stroke-width=\"1.5\"/>\n"
                     }
                     if let target {
                         let tick = x(target.target.minimum)
-                        body += "<line x1=\"\(f(tick))\" y1=\"\(f(y - 3))\" x2=\"\(f(tick))\" y2=\"\(f(y + barHeight + 3))\" "
+                        body +=
+                            "<line x1=\"\(f(tick))\" y1=\"\(f(y - 3))\" x2=\"\(f(tick))\" y2=\"\(f(y + barHeight + 3))\" "
                             + "stroke=\"#7c3aed\" stroke-width=\"2.5\"><title>target "
                             + escape(target.description) + "</title></line>\n"
                     }
@@ -77,13 +81,16 @@ enum SVGChart {
                     let label = "\(row.label), \(bound.bound.kind.title) \(bound.description)"
                     body += text(label, x: labelRight, y: y + barHeight - 2, size: 11, anchor: "end")
                     let start = x(1), end = x(headroom.median)
-                    body += "<rect x=\"\(f(min(start, end)))\" y=\"\(f(y))\" width=\"\(f(max(1, abs(end - start))))\" "
+                    body +=
+                        "<rect x=\"\(f(min(start, end)))\" y=\"\(f(y))\" width=\"\(f(max(1, abs(end - start))))\" "
                         + "height=\"\(f(barHeight))\" fill=\"\(color.fill)\" fill-opacity=\"0.8\"><title>"
                         + escape("\(label): bound ÷ median \(TextReport.formatEstimate(headroom))") + "</title></rect>\n"
                     let middle = y + barHeight / 2
-                    body += "<line x1=\"\(f(x(headroom.lower)))\" y1=\"\(f(middle))\" x2=\"\(f(x(headroom.upper)))\" "
+                    body +=
+                        "<line x1=\"\(f(x(headroom.lower)))\" y1=\"\(f(middle))\" x2=\"\(f(x(headroom.upper)))\" "
                         + "y2=\"\(f(middle))\" stroke=\"#0f172a\" stroke-width=\"1.5\"/>\n"
-                    body += "<line x1=\"\(f(start))\" y1=\"\(f(y - 3))\" x2=\"\(f(start))\" y2=\"\(f(y + barHeight + 3))\" "
+                    body +=
+                        "<line x1=\"\(f(start))\" y1=\"\(f(y - 3))\" x2=\"\(f(start))\" y2=\"\(f(y + barHeight + 3))\" "
                         + "stroke=\"#7c3aed\" stroke-width=\"2.5\"><title>target "
                         + escape(bound.description) + "</title></line>\n"
                     let valueX = max(x(headroom.upper), end, start) + 6
@@ -97,7 +104,8 @@ enum SVGChart {
         }
         let height = y + 36
 
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" "
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" "
             + "viewBox=\"0 0 \(f(width)) \(f(height))\" font-family=\"Helvetica, Arial, sans-serif\">\n"
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
         svg += text(
@@ -121,7 +129,8 @@ enum SVGChart {
         for exponent in stride(from: -axisLimit, through: axisLimit, by: 1) {
             let ratio = pow(2, exponent), position = x(ratio)
             let emphasis = exponent == 0
-            svg += "<line x1=\"\(f(position))\" y1=\"\(f(top - 6))\" x2=\"\(f(position))\" y2=\"\(f(height - 30))\" "
+            svg +=
+                "<line x1=\"\(f(position))\" y1=\"\(f(top - 6))\" x2=\"\(f(position))\" y2=\"\(f(height - 30))\" "
                 + "stroke=\"\(emphasis ? "#0f172a" : "#e2e8f0")\" stroke-width=\"\(emphasis ? 1.5 : 1)\"/>\n"
             let label = ratio >= 1 ? "\(Int(ratio))×" : "1/\(Int(1 / ratio))×"
             svg += text(label, x: position, y: top - 10, size: 10, anchor: "middle", color: "#475569")

@@ -12,11 +12,13 @@ enum TextReport {
         out += header("date", "\(humanDate(report.date)) · commit \(report.git.summary)")
         out += header("machine", report.machine.summary)
         out += header(
-            "run", "\(formatDuration(report.elapsedSeconds)) · peak memory \(formatBytes(report.peakResidentBytes)) · "
+            "run",
+            "\(formatDuration(report.elapsedSeconds)) · peak memory \(formatBytes(report.peakResidentBytes)) · "
                 + report.command.joined(separator: " "))
         let judged = report.targetsMet + report.targetsMissed + report.targetsInconclusive
         out += header(
-            "targets", "\(report.targetsMet) met · \(report.targetsMissed) missed · \(report.targetsInconclusive) "
+            "targets",
+            "\(report.targetsMet) met · \(report.targetsMissed) missed · \(report.targetsInconclusive) "
                 + "inconclusive (of \(judged)) · misses leave the exit status at 0")
         out += "\n"
         out += wrap(
@@ -103,7 +105,8 @@ enum TextReport {
             var items = row.shownRatios.map { ratio -> String in
                 var item = "\(ratio.pair.label) \(formatEstimate(ratio.estimate))"
                 if let target = row.targets.first(where: { $0.target.pair == ratio.pair }) {
-                    item += " ≥\(formatRatio(target.target.minimum)) "
+                    item +=
+                        " ≥\(formatRatio(target.target.minimum)) "
                         + (target.verdict == .missed ? "MISSED" : target.verdict.rawValue)
                 }
                 return item

@@ -97,18 +97,22 @@ extension BenchContext {
         let expected = hit ? names.count : 0
 
         let contenders = [
-            Contender(kind: .engine, method: "LocalStorage.downloadFileIfExists(_:context:) -> Data?", run: {
-                var found = 0
-                for name in names where try storage.downloadFileIfExists(name, context: context) != nil { found += 1 }
-                try expectCount(found, expected, "downloadFileIfExists")
-                return nil
-            }),
-            Contender(kind: .raw, method: "openat (ENOENT: nil), fstat malloc read close on the held dir fd", run: {
-                var found = 0
-                for name in names where try RawSyscalls.getIfExists(directory: directory, name: name) != nil { found += 1 }
-                try expectCount(found, expected, "openat")
-                return nil
-            }),
+            Contender(
+                kind: .engine, method: "LocalStorage.downloadFileIfExists(_:context:) -> Data?",
+                run: {
+                    var found = 0
+                    for name in names where try storage.downloadFileIfExists(name, context: context) != nil { found += 1 }
+                    try expectCount(found, expected, "downloadFileIfExists")
+                    return nil
+                }),
+            Contender(
+                kind: .raw, method: "openat (ENOENT: nil), fstat malloc read close on the held dir fd",
+                run: {
+                    var found = 0
+                    for name in names where try RawSyscalls.getIfExists(directory: directory, name: name) != nil { found += 1 }
+                    try expectCount(found, expected, "openat")
+                    return nil
+                }),
             Contender(
                 kind: .foundation, method: "FileManager.fileExists(atPath:), then Data(contentsOf:) if it does",
                 run: {
@@ -142,8 +146,10 @@ extension BenchContext {
         if worker.hasDiskcache { return (worker, []) }
         return (
             worker,
-            ["\(id): python-diskcache is not installed for \(python.executable) (pip install diskcache): the "
-                + "diskcache contender is left out."]
+            [
+                "\(id): python-diskcache is not installed for \(python.executable) (pip install diskcache): the "
+                    + "diskcache contender is left out."
+            ]
         )
     }
 
@@ -173,14 +179,16 @@ extension BenchContext {
                     }
                     guard last?.id == 1 else { throw BenchError("cachedObject returned another record") }
                     return last
-                }),
+                })
         ]
         if let worker {
             if worker.hasDiskcache {
                 contenders.append(
-                    Contender(kind: .diskcache, method: "diskcache.Cache.get(key) of the pickled dataclass", run: {
-                        try worker.timed("diskcache-get \(key) 1 \(requests)")
-                    }))
+                    Contender(
+                        kind: .diskcache, method: "diskcache.Cache.get(key) of the pickled dataclass",
+                        run: {
+                            try worker.timed("diskcache-get \(key) 1 \(requests)")
+                        }))
             }
             contenders.append(
                 Contender(
@@ -220,24 +228,30 @@ extension BenchContext {
         let directory = directoryFD
 
         let contenders = [
-            Contender(kind: .engine, method: "LocalStorage.downloadObject(_:fileName:context:) (read, CRC-32C, decode)", run: {
-                var last: PipelineRecord?
-                for _ in 0..<decodes { last = try storage.downloadObject(PipelineRecord.self, fileName: key, context: context) }
-                guard last == record else { throw BenchError("downloadObject returned another record") }
-                return last
-            }),
-            Contender(kind: .foundation, method: "JSONDecoder.decode of the JSON bytes in memory (one decoder)", run: {
-                let decoder = JSONDecoder()
-                var last: PipelineRecord?
-                for _ in 0..<decodes { last = try decoder.decode(PipelineRecord.self, from: json) }
-                guard last == record else { throw BenchError("JSONDecoder returned another record") }
-                return last
-            }),
-            Contender(kind: .raw, method: "openat fstat malloc read close of the object's file (the read alone)", run: {
-                var last = Data()
-                for _ in 0..<decodes { last = try RawSyscalls.get(directory: directory, name: objectName) }
-                return last
-            }),
+            Contender(
+                kind: .engine, method: "LocalStorage.downloadObject(_:fileName:context:) (read, CRC-32C, decode)",
+                run: {
+                    var last: PipelineRecord?
+                    for _ in 0..<decodes { last = try storage.downloadObject(PipelineRecord.self, fileName: key, context: context) }
+                    guard last == record else { throw BenchError("downloadObject returned another record") }
+                    return last
+                }),
+            Contender(
+                kind: .foundation, method: "JSONDecoder.decode of the JSON bytes in memory (one decoder)",
+                run: {
+                    let decoder = JSONDecoder()
+                    var last: PipelineRecord?
+                    for _ in 0..<decodes { last = try decoder.decode(PipelineRecord.self, from: json) }
+                    guard last == record else { throw BenchError("JSONDecoder returned another record") }
+                    return last
+                }),
+            Contender(
+                kind: .raw, method: "openat fstat malloc read close of the object's file (the read alone)",
+                run: {
+                    var last = Data()
+                    for _ in 0..<decodes { last = try RawSyscalls.get(directory: directory, name: objectName) }
+                    return last
+                }),
         ]
         return Workload(
             id: id, group: .cache, label: label, objectSize: 0, operations: decodes, bytesPerRun: 0,
@@ -274,7 +288,7 @@ extension BenchContext {
                         guard value.id == 1 else { throw BenchError("cachedObject returned another record") }
                     }
                     return nil
-                }, reset: removeEngine),
+                }, reset: removeEngine)
         ]
         if let worker, worker.hasDiskcache {
             contenders.append(
@@ -316,13 +330,15 @@ extension BenchContext {
         let removeFoundation = { for path in newPaths { unlink(path) } }
 
         let contenders = [
-            Contender(kind: .engine, method: "LocalStorage.cachedObject(...) { value } at .noSync", run: {
-                for name in names {
-                    let value = try storage.cachedObject(PipelineRecord.self, fileName: name, context: context) { record }
-                    guard value.id == 1 else { throw BenchError("cachedObject returned another record") }
-                }
-                return nil
-            }, reset: removeEngine),
+            Contender(
+                kind: .engine, method: "LocalStorage.cachedObject(...) { value } at .noSync",
+                run: {
+                    for name in names {
+                        let value = try storage.cachedObject(PipelineRecord.self, fileName: name, context: context) { record }
+                        guard value.id == 1 else { throw BenchError("cachedObject returned another record") }
+                    }
+                    return nil
+                }, reset: removeEngine),
             Contender(
                 kind: .foundation,
                 method: "fileExists; then Data(contentsOf:) + JSONDecoder, or JSONEncoder + Data.write(to:) (not atomic)",

@@ -47,28 +47,36 @@ extension BenchContext {
         }
 
         var contenders = [
-            Contender(kind: .engine, method: "LocalStorage.listStoredFiles(_:) (sorted)", run: {
-                for _ in 0..<listings { try expectCount(try storage.listStoredFiles(listed).count, count, "listStoredFiles") }
-                return nil
-            }),
-            Contender(kind: .raw, method: "openat(dir) getdents64 (64 KiB) String sort close", run: {
-                for _ in 0..<listings { try expectCount(try RawSyscalls.list(directory: fd.value).count, count, "getdents64") }
-                return nil
-            }),
-            Contender(kind: .foundation, method: "FileManager.contentsOfDirectory(atPath:) (unsorted)", run: {
-                for _ in 0..<listings {
-                    try expectCount(try FoundationBaseline.list(directoryPath: listedPath).count, count, "contentsOfDirectory")
-                }
-                return nil
-            }),
+            Contender(
+                kind: .engine, method: "LocalStorage.listStoredFiles(_:) (sorted)",
+                run: {
+                    for _ in 0..<listings { try expectCount(try storage.listStoredFiles(listed).count, count, "listStoredFiles") }
+                    return nil
+                }),
+            Contender(
+                kind: .raw, method: "openat(dir) getdents64 (64 KiB) String sort close",
+                run: {
+                    for _ in 0..<listings { try expectCount(try RawSyscalls.list(directory: fd.value).count, count, "getdents64") }
+                    return nil
+                }),
+            Contender(
+                kind: .foundation, method: "FileManager.contentsOfDirectory(atPath:) (unsorted)",
+                run: {
+                    for _ in 0..<listings {
+                        try expectCount(try FoundationBaseline.list(directoryPath: listedPath).count, count, "contentsOfDirectory")
+                    }
+                    return nil
+                }),
         ]
         var notes: [String] = []
         if python != nil {
             contenders.append(
-                Contender(kind: .python, method: "python3 os.listdir (unsorted), timed inside the interpreter", run: {
-                    guard let lister = fd.python else { throw BenchError("python3 not started") }
-                    return try lister.list(listings)
-                }))
+                Contender(
+                    kind: .python, method: "python3 os.listdir (unsorted), timed inside the interpreter",
+                    run: {
+                        guard let lister = fd.python else { throw BenchError("python3 not started") }
+                        return try lister.list(listings)
+                    }))
         } else {
             notes.append("list: no python3 on PATH, so the Python column is empty")
         }

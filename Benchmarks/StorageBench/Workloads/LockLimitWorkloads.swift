@@ -24,27 +24,35 @@ extension BenchContext {
         var setUp: () throws -> Void = {}
         if put {
             contenders = [
-                Contender(kind: .engine, method: "LocalStorage.uploadArray([Float], ...) at .noSync", run: {
-                    try storage.uploadArray(floats, fileName: arrayName, context: context)
-                    return nil
-                }, reset: { try storage.deleteFile(arrayName, context: context) }),
-                Contender(kind: .engineData, method: "LocalStorage.uploadFile(file: Data, ...) at .noSync", run: {
-                    try storage.uploadFile(file: data, fileName: dataName, context: context)
-                    return nil
-                }, reset: { try storage.deleteFile(dataName, context: context) }),
+                Contender(
+                    kind: .engine, method: "LocalStorage.uploadArray([Float], ...) at .noSync",
+                    run: {
+                        try storage.uploadArray(floats, fileName: arrayName, context: context)
+                        return nil
+                    }, reset: { try storage.deleteFile(arrayName, context: context) }),
+                Contender(
+                    kind: .engineData, method: "LocalStorage.uploadFile(file: Data, ...) at .noSync",
+                    run: {
+                        try storage.uploadFile(file: data, fileName: dataName, context: context)
+                        return nil
+                    }, reset: { try storage.deleteFile(dataName, context: context) }),
             ]
         } else {
             contenders = [
-                Contender(kind: .engine, method: "LocalStorage.downloadArray(Float.self, ...) -> [Float]", run: {
-                    let read = try storage.downloadArray(Float.self, fileName: arrayName, context: context)
-                    guard read.count == count else { throw BenchError("downloadArray returned \(read.count) elements") }
-                    return read
-                }),
-                Contender(kind: .engineData, method: "LocalStorage.downloadFile(_:context:) -> Data", run: {
-                    let read = try storage.downloadFile(dataName, context: context)
-                    guard read.count == data.count else { throw BenchError("downloadFile returned \(read.count) bytes") }
-                    return read
-                }),
+                Contender(
+                    kind: .engine, method: "LocalStorage.downloadArray(Float.self, ...) -> [Float]",
+                    run: {
+                        let read = try storage.downloadArray(Float.self, fileName: arrayName, context: context)
+                        guard read.count == count else { throw BenchError("downloadArray returned \(read.count) elements") }
+                        return read
+                    }),
+                Contender(
+                    kind: .engineData, method: "LocalStorage.downloadFile(_:context:) -> Data",
+                    run: {
+                        let read = try storage.downloadFile(dataName, context: context)
+                        guard read.count == data.count else { throw BenchError("downloadFile returned \(read.count) bytes") }
+                        return read
+                    }),
             ]
             setUp = {
                 try storage.uploadArray(floats, fileName: arrayName, context: context)
@@ -76,19 +84,23 @@ extension BenchContext {
             id: id, group: .cache, label: label, objectSize: 0, operations: cycles, bytesPerRun: 0,
             metric: .microsecondsPerOperation, writes: false,
             contenders: [
-                Contender(kind: .engine, method: "LocalStorage.withLock(\"bench-lock\", context:) { }", run: {
-                    for _ in 0..<cycles { try storage.withLock("bench-lock", context: context) {} }
-                    return nil
-                }),
-                Contender(kind: .raw, method: "fcntl(F_OFD_SETLKW, F_WRLCK) + fcntl(F_OFD_SETLK, F_UNLCK) of one byte", run: {
-                    for _ in 0..<cycles {
-                        try RawSyscalls.check(
-                            CLocalStorage_ofd_lock(fd, CLocalStorage_F_OFD_SETLKW, Int16(F_WRLCK), 0, 1), "fcntl(lock)")
-                        try RawSyscalls.check(
-                            CLocalStorage_ofd_lock(fd, CLocalStorage_F_OFD_SETLK, Int16(F_UNLCK), 0, 1), "fcntl(unlock)")
-                    }
-                    return nil
-                }),
+                Contender(
+                    kind: .engine, method: "LocalStorage.withLock(\"bench-lock\", context:) { }",
+                    run: {
+                        for _ in 0..<cycles { try storage.withLock("bench-lock", context: context) {} }
+                        return nil
+                    }),
+                Contender(
+                    kind: .raw, method: "fcntl(F_OFD_SETLKW, F_WRLCK) + fcntl(F_OFD_SETLK, F_UNLCK) of one byte",
+                    run: {
+                        for _ in 0..<cycles {
+                            try RawSyscalls.check(
+                                CLocalStorage_ofd_lock(fd, CLocalStorage_F_OFD_SETLKW, Int16(F_WRLCK), 0, 1), "fcntl(lock)")
+                            try RawSyscalls.check(
+                                CLocalStorage_ofd_lock(fd, CLocalStorage_F_OFD_SETLK, Int16(F_UNLCK), 0, 1), "fcntl(unlock)")
+                        }
+                        return nil
+                    }),
             ],
             bounds: Targets.bounds(id: id, settings: settings),
             tearDown: { _ = CLocalStorage_close(fd) })
@@ -140,12 +152,15 @@ extension BenchContext {
                         }
                         return nil
                     }),
-                Contender(kind: .engineUnbounded, method: "LocalStorage (no limits).uploadFile of new names", run: {
-                    for name in newNames { try plain.uploadFile(file: bytes, fileName: name, context: context) }
-                    return nil
-                }, reset: removeNew),
                 Contender(
-                    kind: .raw, method: "openat(temp) write close renameat of each new name, then unlinkat of as many "
+                    kind: .engineUnbounded, method: "LocalStorage (no limits).uploadFile of new names",
+                    run: {
+                        for name in newNames { try plain.uploadFile(file: bytes, fileName: name, context: context) }
+                        return nil
+                    }, reset: removeNew),
+                Contender(
+                    kind: .raw,
+                    method: "openat(temp) write close renameat of each new name, then unlinkat of as many "
                         + "of the oldest files",
                     run: {
                         let run = runs.next()

@@ -89,12 +89,14 @@ extension BenchContext {
         func contender(
             _ kind: ContenderKind, _ method: String, threads: Int, _ item: @escaping @Sendable (Int) throws -> Void
         ) -> Contender {
-            Contender(kind: kind, method: method + " on \(threads) thread\(threads == 1 ? "" : "s")", run: {
-                try runThreads(threads) { thread in
-                    for index in Swift.stride(from: thread, to: items, by: threads) { try item(index) }
-                }
-                return nil
-            }, reset: reset)
+            Contender(
+                kind: kind, method: method + " on \(threads) thread\(threads == 1 ? "" : "s")",
+                run: {
+                    try runThreads(threads) { thread in
+                        for index in Swift.stride(from: thread, to: items, by: threads) { try item(index) }
+                    }
+                    return nil
+                }, reset: reset)
         }
         let engineMethod = "one shared LocalStorage, \(operation.rawValue)"
         let rawMethod = "the raw \(operation.rawValue) loop, one held dir fd"

@@ -37,7 +37,10 @@ extension BenchContext {
                 run: {
                     let key = "\(id)-\(runs.next())"
                     let arguments = try (0..<processes).map { index in
-                        ["--child", try ChildJob(root: root, context: context, key: key, computeSeconds: computeSeconds, index: index).encoded()]
+                        [
+                            "--child",
+                            try ChildJob(root: root, context: context, key: key, computeSeconds: computeSeconds, index: index).encoded(),
+                        ]
                     }
                     let group = try ChildGroup(executable: executable, argumentLists: arguments, timeoutSeconds: timeout)
                     defer { group.stop() }
@@ -50,7 +53,7 @@ extension BenchContext {
                                 + (takeover ? " with one computer killed (expected 2)" : " (expected 1)"))
                     }
                     return MeasuredSeconds(seconds: seconds)
-                }),
+                })
         ]
         var notes: [String] = []
         if let python, try diskcacheImports(python) {
@@ -86,7 +89,8 @@ extension BenchContext {
                         : "python-diskcache is not installed (pip install diskcache)")
                     + ": the diskcache contender is left out.")
         }
-        let what = takeover
+        let what =
+            takeover
             ? "the time from the SIGKILL of the computing worker (0.1 s into its computation) until another starts "
                 + "computing"
             : "the time from the release until the last worker has the value"

@@ -53,7 +53,8 @@ extension BenchContext {
                 },
                 reset: removeOutputs),
             Contender(
-                kind: .raw, method: "openat(temp) write " + (durability >= .fileSync ? "fsync " : "")
+                kind: .raw,
+                method: "openat(temp) write " + (durability >= .fileSync ? "fsync " : "")
                     + "close renameat" + (durability == .fullSync ? " fsync(dir)" : ""),
                 run: {
                     try payload.withUnsafeBytes { bytes in
@@ -89,10 +90,12 @@ extension BenchContext {
         if size >= 1 << 20 {
             let copier = MemcpyBaseline(capacity: size)
             contenders.append(
-                Contender(kind: .memcpy, method: "memcpy into a touched buffer", run: {
-                    copier.copy(payload, times: operations)
-                    return nil
-                }))
+                Contender(
+                    kind: .memcpy, method: "memcpy into a touched buffer",
+                    run: {
+                        copier.copy(payload, times: operations)
+                        return nil
+                    }))
         }
         return Workload(
             id: "put-\(sizeID(size))-\(durability.name)", group: .put,
@@ -155,10 +158,12 @@ extension BenchContext {
         if !small {
             let copier = MemcpyBaseline(capacity: size)
             contenders.append(
-                Contender(kind: .memcpy, method: "memcpy into a touched buffer", run: {
-                    copier.copy(payload, times: operations)
-                    return nil
-                }))
+                Contender(
+                    kind: .memcpy, method: "memcpy into a touched buffer",
+                    run: {
+                        copier.copy(payload, times: operations)
+                        return nil
+                    }))
         }
         return Workload(
             id: "get-\(sizeID(size))", group: .get, label: "get \(formatSize(size))",

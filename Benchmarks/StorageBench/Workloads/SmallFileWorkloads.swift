@@ -82,20 +82,24 @@ extension BenchContext {
             operations = batch
             tearDown = removeNew
             contenders = [
-                Contender(kind: .engine, method: "LocalStorage.uploadFile(file: Data, ...) at .noSync", run: {
-                    for name in newNames { try storage.uploadFile(file: bytes, fileName: name, context: context) }
-                    return nil
-                }, reset: removeNew),
-                Contender(kind: .raw, method: "openat(temp) write close renameat", run: {
-                    try bytes.withUnsafeBytes { buffer in
-                        for index in newNames.indices {
-                            try RawSyscalls.put(
-                                buffer, directory: directory, temp: newTemps[index], name: newNames[index],
-                                durability: .noSync)
+                Contender(
+                    kind: .engine, method: "LocalStorage.uploadFile(file: Data, ...) at .noSync",
+                    run: {
+                        for name in newNames { try storage.uploadFile(file: bytes, fileName: name, context: context) }
+                        return nil
+                    }, reset: removeNew),
+                Contender(
+                    kind: .raw, method: "openat(temp) write close renameat",
+                    run: {
+                        try bytes.withUnsafeBytes { buffer in
+                            for index in newNames.indices {
+                                try RawSyscalls.put(
+                                    buffer, directory: directory, temp: newTemps[index], name: newNames[index],
+                                    durability: .noSync)
+                            }
                         }
-                    }
-                    return nil
-                }, reset: removeNew),
+                        return nil
+                    }, reset: removeNew),
             ]
             contenders += NIOBaseline.contenders(
                 "Data.write(toFileAt:options: .newFile(replaceExisting: true))", count: batch, fromSync: false,
@@ -104,22 +108,30 @@ extension BenchContext {
         case .get:
             operations = touched.count
             contenders = [
-                Contender(kind: .engine, method: "LocalStorage.downloadFile(_:context:)", run: {
-                    for name in touched { _ = try storage.downloadFile(name, context: context) }
-                    return nil
-                }),
-                Contender(kind: .raw, method: "openat fstat malloc read close", run: {
-                    for name in touched { _ = try RawSyscalls.get(directory: directory, name: name) }
-                    return nil
-                }),
-                Contender(kind: .confined, method: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) fstat malloc read close", run: {
-                    for path in touchedBeneathRoot { _ = try RawSyscalls.confinedGet(root: root, path: path) }
-                    return nil
-                }),
-                Contender(kind: .foundation, method: "Data(contentsOf:)", run: {
-                    for path in touchedPaths { _ = try FoundationBaseline.get(path: path) }
-                    return nil
-                }),
+                Contender(
+                    kind: .engine, method: "LocalStorage.downloadFile(_:context:)",
+                    run: {
+                        for name in touched { _ = try storage.downloadFile(name, context: context) }
+                        return nil
+                    }),
+                Contender(
+                    kind: .raw, method: "openat fstat malloc read close",
+                    run: {
+                        for name in touched { _ = try RawSyscalls.get(directory: directory, name: name) }
+                        return nil
+                    }),
+                Contender(
+                    kind: .confined, method: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) fstat malloc read close",
+                    run: {
+                        for path in touchedBeneathRoot { _ = try RawSyscalls.confinedGet(root: root, path: path) }
+                        return nil
+                    }),
+                Contender(
+                    kind: .foundation, method: "Data(contentsOf:)",
+                    run: {
+                        for path in touchedPaths { _ = try FoundationBaseline.get(path: path) }
+                        return nil
+                    }),
             ]
             contenders += NIOBaseline.contenders(
                 "ByteBuffer(contentsOf:maximumSizeAllowed:)", count: touched.count, fromSync: false
@@ -127,18 +139,22 @@ extension BenchContext {
         case .exists:
             operations = touched.count
             contenders = [
-                Contender(kind: .engine, method: "LocalStorage.checkIfExists(_:context:)", run: {
-                    var found = 0
-                    for name in touched where try storage.checkIfExists(name, context: context) { found += 1 }
-                    try expectCount(found, expected, "checkIfExists")
-                    return nil
-                }),
-                Contender(kind: .raw, method: "fstatat(AT_SYMLINK_NOFOLLOW) on the held dir fd", run: {
-                    var found = 0
-                    for name in touched where RawSyscalls.exists(directory: directory, name: name) { found += 1 }
-                    try expectCount(found, expected, "fstatat")
-                    return nil
-                }),
+                Contender(
+                    kind: .engine, method: "LocalStorage.checkIfExists(_:context:)",
+                    run: {
+                        var found = 0
+                        for name in touched where try storage.checkIfExists(name, context: context) { found += 1 }
+                        try expectCount(found, expected, "checkIfExists")
+                        return nil
+                    }),
+                Contender(
+                    kind: .raw, method: "fstatat(AT_SYMLINK_NOFOLLOW) on the held dir fd",
+                    run: {
+                        var found = 0
+                        for name in touched where RawSyscalls.exists(directory: directory, name: name) { found += 1 }
+                        try expectCount(found, expected, "fstatat")
+                        return nil
+                    }),
                 Contender(
                     kind: .confined,
                     method: "openat2(O_PATH|O_NOFOLLOW, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) of context/name from the "
@@ -149,12 +165,14 @@ extension BenchContext {
                         try expectCount(found, expected, "openat2+fstat")
                         return nil
                     }),
-                Contender(kind: .foundation, method: "FileManager.fileExists(atPath:)", run: {
-                    var found = 0
-                    for path in touchedPaths where FoundationBaseline.exists(path: path) { found += 1 }
-                    try expectCount(found, expected, "fileExists")
-                    return nil
-                }),
+                Contender(
+                    kind: .foundation, method: "FileManager.fileExists(atPath:)",
+                    run: {
+                        var found = 0
+                        for path in touchedPaths where FoundationBaseline.exists(path: path) { found += 1 }
+                        try expectCount(found, expected, "fileExists")
+                        return nil
+                    }),
             ]
             contenders += NIOBaseline.contenders(
                 "FileSystem.info(forFileAt:infoAboutSymbolicLink: true)?.type == .regular", count: touched.count,
@@ -175,10 +193,12 @@ extension BenchContext {
                         for name in victims { try storage.deleteFile(name, context: context) }
                         return nil
                     }),
-                Contender(kind: .raw, method: "unlinkat", prepare: recreateVictims, run: {
-                    for name in victims { try RawSyscalls.delete(directory: directory, name: name, durability: .noSync) }
-                    return nil
-                }),
+                Contender(
+                    kind: .raw, method: "unlinkat", prepare: recreateVictims,
+                    run: {
+                        for name in victims { try RawSyscalls.delete(directory: directory, name: name, durability: .noSync) }
+                        return nil
+                    }),
                 Contender(
                     kind: .foundation, method: "FileManager.removeItem(atPath:)", prepare: recreateVictims,
                     run: {
@@ -213,20 +233,24 @@ extension BenchContext {
         }
         let expected = touched.count
         return [
-            Contender(kind: .engine, method: "LocalStorage.checkIfExists(_: [String], context:) -> [Bool]", run: {
-                var found = 0
-                for names in calls { found += try storage.checkIfExists(names, context: context).filter { $0 }.count }
-                try expectCount(found, expected, "checkIfExists([String])")
-                return nil
-            }),
-            Contender(kind: .raw, method: "fstatat(AT_SYMLINK_NOFOLLOW) per name on the held dir fd", run: {
-                var found = 0
-                for names in calls {
-                    for name in names where RawSyscalls.exists(directory: directory, name: name) { found += 1 }
-                }
-                try expectCount(found, expected, "fstatat")
-                return nil
-            }),
+            Contender(
+                kind: .engine, method: "LocalStorage.checkIfExists(_: [String], context:) -> [Bool]",
+                run: {
+                    var found = 0
+                    for names in calls { found += try storage.checkIfExists(names, context: context).filter { $0 }.count }
+                    try expectCount(found, expected, "checkIfExists([String])")
+                    return nil
+                }),
+            Contender(
+                kind: .raw, method: "fstatat(AT_SYMLINK_NOFOLLOW) per name on the held dir fd",
+                run: {
+                    var found = 0
+                    for names in calls {
+                        for name in names where RawSyscalls.exists(directory: directory, name: name) { found += 1 }
+                    }
+                    try expectCount(found, expected, "fstatat")
+                    return nil
+                }),
         ]
         #else
         throw BenchError("built without STORAGE_BENCH_BATCH_API")

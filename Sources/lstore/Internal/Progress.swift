@@ -84,12 +84,14 @@ func transferLine(label: String, done: Int64, total: Int64?, elapsed: Double, wi
     }
     let fraction = min(1, max(0, Double(done) / Double(total)))
     let percent = Int(fraction * 100)
-    let figures = " \(String(repeating: " ", count: max(0, 3 - String(percent).count)))\(percent)%  "
+    let figures =
+        " \(String(repeating: " ", count: max(0, 3 - String(percent).count)))\(percent)%  "
         + "\(formatBytes(done)) / \(formatBytes(total))  \(rate)"
     let barWidth = min(40, width - 1 - label.count - figures.count - 3)
     guard barWidth >= 5 else { return "\(label)\(figures)" }
     let filled = Int(fraction * Double(barWidth))
-    let bar = String(repeating: "=", count: filled) + (filled < barWidth ? ">" : "")
+    let bar =
+        String(repeating: "=", count: filled) + (filled < barWidth ? ">" : "")
         + String(repeating: " ", count: max(0, barWidth - filled - 1))
     return "\(label) [\(bar)]\(figures)"
 }

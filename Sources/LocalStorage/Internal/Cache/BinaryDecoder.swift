@@ -27,9 +27,10 @@ enum BinaryObjectDecoder {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the payload is empty"))
         }
         guard payload[0] == BinaryFormat.version else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: [],
-                debugDescription: "binary format version \(payload[0]); this build reads version \(BinaryFormat.version)"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [],
+                    debugDescription: "binary format version \(payload[0]); this build reads version \(BinaryFormat.version)"))
         }
         let input = BinaryInput(base: base, count: payload.count)
         defer { copiedBytes = input.copiedBytes }
@@ -40,8 +41,9 @@ enum BinaryObjectDecoder {
             throw input.decodingError(error, expected: type, path: .root)
         }
         guard end == input.count else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: [], debugDescription: "\(input.count - end) bytes follow the top-level value"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [], debugDescription: "\(input.count - end) bytes follow the top-level value"))
         }
         return try input.decodeValue(type, at: 1, path: .root)
     }
@@ -60,8 +62,9 @@ extension BinaryInput {
         }
         let path = path()
         guard path.depth <= BinaryFormat.maximumDepth else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: path.keys, debugDescription: "values nest deeper than \(BinaryFormat.maximumDepth) levels"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: path.keys, debugDescription: "values nest deeper than \(BinaryFormat.maximumDepth) levels"))
         }
         return try T(from: BinaryValueDecoder(input: self, start: offset, path: path))
     }
@@ -226,7 +229,8 @@ struct KeyedEntries {
         let second = (hash >> 7) & 127
         return (
             (first < 64 ? 1 << first : 0) | (second < 64 ? 1 << second : 0),
-            (first >= 64 ? 1 << (first - 64) : 0) | (second >= 64 ? 1 << (second - 64) : 0))
+            (first >= 64 ? 1 << (first - 64) : 0) | (second >= 64 ? 1 << (second - 64) : 0)
+        )
     }
 
     /// The entry at `offset`, which the container's check made sure is well-formed.
@@ -380,8 +384,9 @@ struct BinaryKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProto
         keyedBy type: NestedKey.Type, forKey key: Key
     ) throws -> KeyedDecodingContainer<NestedKey> {
         let offset = try offset(of: key)
-        return KeyedDecodingContainer(try BinaryKeyedDecodingContainer<NestedKey>(
-            input: entries.input, valueAt: offset, path: try checkedDepth(entries.path.appending(key))))
+        return KeyedDecodingContainer(
+            try BinaryKeyedDecodingContainer<NestedKey>(
+                input: entries.input, valueAt: offset, path: try checkedDepth(entries.path.appending(key))))
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
@@ -407,8 +412,9 @@ struct BinaryKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProto
 /// `path`, unless it is deeper than the format allows.
 private func checkedDepth(_ path: CodingPathNode) throws -> CodingPathNode {
     guard path.depth <= BinaryFormat.maximumDepth else {
-        throw DecodingError.dataCorrupted(.init(
-            codingPath: path.keys, debugDescription: "values nest deeper than \(BinaryFormat.maximumDepth) levels"))
+        throw DecodingError.dataCorrupted(
+            .init(
+                codingPath: path.keys, debugDescription: "values nest deeper than \(BinaryFormat.maximumDepth) levels"))
     }
     return path
 }
@@ -470,8 +476,10 @@ struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
 
     private func checkNotAtEnd(_ type: Any.Type) throws {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(type, .init(
-                codingPath: path.keys, debugDescription: "expected \(type), but the unkeyed container has no element \(currentIndex)"))
+            throw DecodingError.valueNotFound(
+                type,
+                .init(
+                    codingPath: path.keys, debugDescription: "expected \(type), but the unkeyed container has no element \(currentIndex)"))
         }
     }
 
@@ -491,10 +499,12 @@ struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     /// The element at the current position, as `type`, if it is a packed element of that type.
     private func packedValue<T>(_ type: T.Type, element: WireTag) throws -> T {
         guard let scalar = type as? any PackedScalar.Type, scalar.wireTag == element,
-              let value = scalar.loadLittleEndian(from: input.base + position) as? T
+            let value = scalar.loadLittleEndian(from: input.base + position) as? T
         else {
-            throw DecodingError.typeMismatch(type, .init(
-                codingPath: elementPath.keys, debugDescription: "expected \(type), found an element of a packed array of \(element)"))
+            throw DecodingError.typeMismatch(
+                type,
+                .init(
+                    codingPath: elementPath.keys, debugDescription: "expected \(type), found an element of a packed array of \(element)"))
         }
         return value
     }
@@ -547,8 +557,9 @@ struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
                 value = try packedValue(type, element: element)
             } else {
                 // An Optional or a single-value wrapper of the element type.
-                value = try T(from: PackedElementDecoder(
-                    input: input, offset: position, element: element, path: try checkedDepth(elementPath)))
+                value = try T(
+                    from: PackedElementDecoder(
+                        input: input, offset: position, element: element, path: try checkedDepth(elementPath)))
             }
         } else {
             value = try input.decodeValue(type, at: position, path: elementPath)
@@ -560,8 +571,10 @@ struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     /// Packed elements are bare numbers: no container or decoder can be opened on one.
     private func checkNotPacked(_ type: Any.Type) throws {
         guard let element = packedElement else { return }
-        throw DecodingError.typeMismatch(type, .init(
-            codingPath: elementPath.keys, debugDescription: "expected \(type), found an element of a packed array of \(element)"))
+        throw DecodingError.typeMismatch(
+            type,
+            .init(
+                codingPath: elementPath.keys, debugDescription: "expected \(type), found an element of a packed array of \(element)"))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
@@ -605,8 +618,10 @@ struct PackedElementDecoder: Decoder, SingleValueDecodingContainer {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     private func mismatch(_ type: Any.Type) -> DecodingError {
-        .typeMismatch(type, .init(
-            codingPath: path.keys, debugDescription: "expected \(type), found an element of a packed array of \(element)"))
+        .typeMismatch(
+            type,
+            .init(
+                codingPath: path.keys, debugDescription: "expected \(type), found an element of a packed array of \(element)"))
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -619,7 +634,7 @@ struct PackedElementDecoder: Decoder, SingleValueDecodingContainer {
 
     private func read<S: WireScalar>(_ type: S.Type) throws -> S {
         guard let scalar = type as? any PackedScalar.Type, scalar.wireTag == element,
-              let value = scalar.loadLittleEndian(from: input.base + offset) as? S
+            let value = scalar.loadLittleEndian(from: input.base + offset) as? S
         else { throw mismatch(type) }
         return value
     }

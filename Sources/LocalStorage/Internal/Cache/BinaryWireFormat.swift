@@ -288,4 +288,3 @@ struct KeyedLookupHint {
     var last = -1
     var next = -1
 }
-

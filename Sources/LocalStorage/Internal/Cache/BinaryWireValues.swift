@@ -324,7 +324,8 @@ extension ContiguousArray: DirectlyCoded where Element: WireScalar {
     static func readDirectly(from input: BinaryInput, at offset: Int) throws(WireError) -> ContiguousArray<Element> {
         var array = ContiguousArray<Element>()
         if try input.tag(at: offset, limit: input.count) == .packed,
-           try Element.readPackedArray(from: input, at: offset, into: &array) {
+            try Element.readPackedArray(from: input, at: offset, into: &array)
+        {
             return array
         }
         return ContiguousArray(try Element.readArray(from: input, at: offset))

@@ -94,14 +94,18 @@ extension Engine {
         var files = entries.count
         var bytes: Int64 = 0
         for entry in entries { bytes += entry.size }
-        let maxBytes = limits.maxBytes.map { Int64(Double($0) * fraction) }
-        let maxFiles = limits.maxFiles.map { Int(Double($0) * fraction) }
+        // fraction 1 keeps a limit as given (Int64.max as a Double would not convert back).
+        let maxBytes = limits.maxBytes.map { fraction >= 1 ? $0 : Int64(Double($0) * fraction) }
+        let maxFiles = limits.maxFiles.map { fraction >= 1 ? $0 : Int(Double($0) * fraction) }
         var oldestKept: Int64 = .min
         if let maxAge = limits.maxAge {
             var now = timespec()
             clock_gettime(CLOCK_REALTIME, &now)
+            // An age too long for nanoseconds since the epoch expires nothing.
             let age = maxAge.components
-            oldestKept = nanoseconds(now) - (age.seconds * 1_000_000_000 + age.attoseconds / 1_000_000_000)
+            let (whole, overflow) = age.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+            let (cutoff, underflow) = nanoseconds(now).subtractingReportingOverflow(whole &+ age.attoseconds / 1_000_000_000)
+            if !overflow && !underflow { oldestKept = cutoff }
         }
         var removedFiles = 0
         var removedBytes: Int64 = 0
@@ -120,9 +124,10 @@ extension Engine {
         if let keeper, let counterBefore {
             // Uploads that counted themselves during the walk are kept in the total.
             let counterNow = try keeper.usage.read()
-            try keeper.usage.set(StorageUsage(
-                files: max(0, files + counterNow.files - counterBefore.files),
-                bytes: max(0, bytes + counterNow.bytes - counterBefore.bytes)))
+            try keeper.usage.set(
+                StorageUsage(
+                    files: max(0, files + counterNow.files - counterBefore.files),
+                    bytes: max(0, bytes + counterNow.bytes - counterBefore.bytes)))
         }
         return PruneReport(removedFiles: removedFiles, removedBytes: removedBytes, remainingFiles: files, remainingBytes: bytes)
     }

@@ -21,22 +21,12 @@ extension Engine {
     /// `info` of every file `list` lists, in the same order: one pass over the directory, one
     /// fstatat per file. A missing context has none.
     func infos(_ context: String) throws(SyscallError) -> [StoredFileInfo] {
-        let fd: CInt
-        do {
-            fd = try openContextForReading(context)
-        } catch where error.errno == .noSuchFile {
-            return []
-        }
-        defer { closeDescriptor(fd) }
         var infos: [StoredFileInfo] = []
-        try forEachEntry(in: fd) { entry throws(SyscallError) in
-            if entry.hasPrefix(".ls-") { return }
-            if entry.type != UInt8(DT_REG) && entry.type != UInt8(DT_UNKNOWN) { return }
-            guard let name = String(validating: entry.bytes, as: UTF8.self) else { return }
+        try forEachListedEntry(in: context) { entry, name, directory throws(SyscallError) in
             let status: stat
             do throws(SyscallError) {
-                status = try fileStatus(entry.name, in: fd)
-            } catch where error.errno == .noSuchFile {
+                status = try fileStatus(entry.name, in: directory)
+            } catch  where error.errno == .noSuchFile {
                 return  // removed since getdents
             }
             if status.isRegularFile { infos.append(StoredFileInfo(name: name, status: status)) }
@@ -65,7 +55,8 @@ extension StoredFileInfo {
     init(name: String, status: stat) {
         let modified = nanoseconds(status.st_mtim)
         let used = max(modified, nanoseconds(status.st_atim))
-        self.init(name: name, size: Int64(status.st_size), modificationDate: date(nanoseconds: modified), lastUsedDate: date(nanoseconds: used))
+        self.init(
+            name: name, size: Int64(status.st_size), modificationDate: date(nanoseconds: modified), lastUsedDate: date(nanoseconds: used))
     }
 }
 

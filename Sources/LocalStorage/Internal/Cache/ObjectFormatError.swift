@@ -48,7 +48,7 @@ func describeCodingError(_ error: any Error) -> String {
     if let decoding = error as? DecodingError {
         switch decoding {
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
-             .dataCorrupted(let context):
+            .dataCorrupted(let context):
             return "at \(describeCodingPath(context.codingPath)): \(context.debugDescription)"
         @unknown default:
             return String(describing: decoding)

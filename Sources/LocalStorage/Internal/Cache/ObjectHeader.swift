@@ -129,7 +129,8 @@ struct ObjectHeader: Equatable, Sendable {
     init(parsing bytes: UnsafeRawBufferPointer, fileSize: Int) throws(ObjectFormatError) {
         guard fileSize >= Self.size, bytes.count >= Self.size else {
             throw .corrupted(
-                "the file is \(fileSize) bytes, shorter than the \(Self.size)-byte header of a stored object or array (was it stored as raw bytes?)")
+                "the file is \(fileSize) bytes, shorter than the \(Self.size)-byte header of a stored object or array (was it stored as raw bytes?)"
+            )
         }
         let header = UnsafeRawBufferPointer(rebasing: bytes[0..<Self.size])
         guard header[0..<8].elementsEqual(Self.magic) else {
@@ -171,7 +172,8 @@ struct ObjectHeader: Equatable, Sendable {
             }
             guard element.isPossibleLayout else {
                 throw .corrupted(
-                    "an array header names an impossible element layout (size \(element.size), stride \(element.stride), alignment \(element.alignment))")
+                    "an array header names an impossible element layout (size \(element.size), stride \(element.stride), alignment \(element.alignment))"
+                )
             }
             let (length, overflow) = elementCount.multipliedReportingOverflow(by: UInt64(element.stride))
             guard !overflow, length == payloadLength else {
@@ -205,7 +207,8 @@ struct ObjectHeader: Equatable, Sendable {
         }
         guard checksum == payloadChecksum else {
             throw .corrupted(
-                "the payload's checksum does not match (stored \(hex(payloadChecksum)), computed \(hex(checksum))): the bytes changed after they were written")
+                "the payload's checksum does not match (stored \(hex(payloadChecksum)), computed \(hex(checksum))): the bytes changed after they were written"
+            )
         }
     }
 

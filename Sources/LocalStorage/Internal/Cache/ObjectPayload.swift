@@ -42,9 +42,10 @@ func decodeObjectPayload<T: Decodable>(
             return try BinaryObjectDecoder.decode(type, from: payload)
         case .json:
             // The payload outlives the call, so JSONDecoder can read it without a copy.
-            let data = payload.baseAddress.map {
-                Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0), count: payload.count, deallocator: .none)
-            } ?? Data()
+            let data =
+                payload.baseAddress.map {
+                    Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0), count: payload.count, deallocator: .none)
+                } ?? Data()
             return try makeObjectJSONDecoder().decode(type, from: data)
         }
     } catch {

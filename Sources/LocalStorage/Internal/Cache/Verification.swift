@@ -85,10 +85,11 @@ extension ObjectHeader {
         case .object:
             return .object(encoding: encoding == .json ? .json : .binary, payloadBytes: Int64(clamping: payloadLength))
         case .array:
-            return .array(StoredArrayLayout(
-                elementCount: Int64(clamping: elementCount), elementSize: Int(element.size),
-                elementStride: Int(element.stride), elementAlignment: Int(element.alignment),
-                isLittleEndian: encoding == .rawLittleEndian, elementTypeHash: element.identity))
+            return .array(
+                StoredArrayLayout(
+                    elementCount: Int64(clamping: elementCount), elementSize: Int(element.size),
+                    elementStride: Int(element.stride), elementAlignment: Int(element.alignment),
+                    isLittleEndian: encoding == .rawLittleEndian, elementTypeHash: element.identity))
         }
     }
 }

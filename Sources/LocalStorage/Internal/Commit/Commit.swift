@@ -74,7 +74,7 @@ extension Engine {
         while true {
             do {
                 return try createTempFile(in: directory.fd)
-            } catch where error.errno == .noSuchFile && attempts < contextRecreationAttempts {
+            } catch  where error.errno == .noSuchFile && attempts < contextRecreationAttempts {
                 attempts += 1
                 directory.close()
                 directory = try openContext(context, create: true)

@@ -46,7 +46,7 @@ extension Engine {
         let tempName = tempNames.next()
         do {
             _ = try retrying(.renameat) { system_renameat(AT_FDCWD, path, directory.fd, tempName) }
-        } catch where error.errno == .crossDevice {
+        } catch  where error.errno == .crossDevice {
             return false
         } catch {
             throw LocalStorageError(error, operation: .move, path: path, message: "cannot move the source in: \(error.errno.explanation)")
@@ -101,7 +101,8 @@ extension Engine {
     /// never left where orphan cleanup would remove it.
     private func putBack(_ name: String, in directory: CInt, to pathDirectory: CInt, _ path: String) {
         if system_renameat2(directory, name, pathDirectory, path, CLocalStorage_RENAME_NOREPLACE) == 0 { return }
-        _ = system_renameat2(directory, name, pathDirectory, path + ".ls-recovered-" + tempNames.next().dropFirst(8), CLocalStorage_RENAME_NOREPLACE)
+        _ = system_renameat2(
+            directory, name, pathDirectory, path + ".ls-recovered-" + tempNames.next().dropFirst(8), CLocalStorage_RENAME_NOREPLACE)
     }
 
     /// Removes the name `path` only if it still is the file `identity` describes: the name is
@@ -128,14 +129,16 @@ extension Engine {
         do {
             fd = try retrying(.openat) { system_openat(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0) }
         } catch {
-            throw LocalStorageError(error, operation: .move, path: path, message: "cannot open the file to move: \(error.errno.explanation)")
+            throw LocalStorageError(
+                error, operation: .move, path: path, message: "cannot open the file to move: \(error.errno.explanation)")
         }
         let status: stat
         do {
             status = try fileStatus(fd)
         } catch {
             closeDescriptor(fd)
-            throw LocalStorageError(error, operation: .move, path: path, message: "cannot inspect the file to move: \(error.errno.explanation)")
+            throw LocalStorageError(
+                error, operation: .move, path: path, message: "cannot inspect the file to move: \(error.errno.explanation)")
         }
         guard status.isRegularFile else {
             closeDescriptor(fd)

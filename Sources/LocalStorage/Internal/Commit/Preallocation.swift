@@ -14,7 +14,7 @@ extension Engine {
         do {
             _ = try retrying(.fallocate) { system_fallocate(fd, CLocalStorage_FALLOC_FL_KEEP_SIZE, 0, off_t(size)) }
             temp.reserved = size
-        } catch where error.errno.meansUnsupported {
+        } catch  where error.errno.meansUnsupported {
             support.noteRefusal(.fallocate, errno: error.errno, destination: rootDevice)
         }
     }

@@ -61,7 +61,7 @@ extension Engine {
                 fd = try withCString(name) { path throws(SyscallError) in
                     try retrying(.openat) { system_openat(directory, path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
                 }
-            } catch where error.errno == .fileExists && attempts < 16 {
+            } catch  where error.errno == .fileExists && attempts < 16 {
                 attempts += 1
                 continue
             }

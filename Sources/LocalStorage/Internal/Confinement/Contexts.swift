@@ -7,14 +7,14 @@ extension Engine {
         if context.isEmpty { return DirectoryHandle(fd: rootFD, owned: false) }
         do {
             return DirectoryHandle(fd: try openBeneath(context, flags: directoryFlags), owned: true)
-        } catch where create && error.errno == .noSuchFile {
+        } catch  where create && error.errno == .noSuchFile {
             // A directory made on the way can be removed before the next step reaches it (an
             // `rm -rf` racing the upload): start again, a bounded number of times.
             var attempts = 0
             while true {
                 do {
                     return try createContext(context)
-                } catch where error.errno == .noSuchFile && attempts < contextRecreationAttempts {
+                } catch  where error.errno == .noSuchFile && attempts < contextRecreationAttempts {
                     attempts += 1
                 }
             }
@@ -44,7 +44,7 @@ extension Engine {
                 do throws(SyscallError) {
                     _ = try retrying(.mkdirat) { system_mkdirat(parent, name, 0o755) }
                     created = true
-                } catch where error.errno == .fileExists {
+                } catch  where error.errno == .fileExists {
                     created = false
                 }
                 if created { try syncNewDirectoryParent(parent) }

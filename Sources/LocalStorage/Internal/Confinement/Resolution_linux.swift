@@ -28,10 +28,10 @@ extension Engine {
             while true {
                 do {
                     return try retrying(.openat2) { system_openat2(rootFD, path, flags, mode, resolveBeneath) }
-                } catch where error.errno == .tryAgain && races < 64 {
+                } catch  where error.errno == .tryAgain && races < 64 {
                     // A concurrent rename raced the lookup; the kernel asks for a retry.
                     races += 1
-                } catch where error.errno == .noSystemCall || error.errno == .notPermitted {
+                } catch  where error.errno == .noSystemCall || error.errno == .notPermitted {
                     support.noteRefusal(.openat2, errno: error.errno)
                     break
                 }
@@ -70,7 +70,7 @@ extension Engine {
 func openDirectoryComponent(_ parent: CInt, _ name: UnsafePointer<CChar>) throws(SyscallError) -> CInt {
     do {
         return try retrying(.openat) { system_openat(parent, name, directoryFlags | O_NOFOLLOW, 0) }
-    } catch where error.errno == .notDirectory {
+    } catch  where error.errno == .notDirectory {
         if let status = try? fileStatus(name, in: parent), status.isSymlink {
             throw SyscallError(syscall: .openat, errno: .tooManySymbolicLinks)
         }

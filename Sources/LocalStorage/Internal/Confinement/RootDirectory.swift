@@ -23,7 +23,7 @@ func openRoot(_ path: String, sync: Bool) throws(SyscallError) -> CInt {
     }
     do {
         return try retrying(.openat) { system_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) }
-    } catch where error.errno == .noSuchFile {
+    } catch  where error.errno == .noSuchFile {
         throw creationFailure ?? error
     }
 }

@@ -118,7 +118,7 @@ extension Engine {
                         system_splice(input, output, chunk, spliceFlags)
                     }
                 }
-            } catch where error.errno.meansUnsupported || error.errno == .badFileDescriptor {
+            } catch  where error.errno.meansUnsupported || error.errno == .badFileDescriptor {
                 return (moved, error.errno)
             }
             if result == 0 { return (moved, nil) }
@@ -154,7 +154,7 @@ extension Engine {
             let batch: Int
             do {
                 batch = try retrying(.splice, readable: source.readiness) { system_splice(source.fd, writeEnd, want, flags) }
-            } catch where error.errno.meansUnsupported {
+            } catch  where error.errno.meansUnsupported {
                 return (moved, error.errno)
             }
             if batch == 0 { return (moved, nil) }
@@ -163,7 +163,7 @@ extension Engine {
                 let out: Int
                 do {
                     out = try retrying(.splice) { system_splice(readEnd, destination.fd, left, flags) }
-                } catch where error.errno.meansUnsupported {
+                } catch  where error.errno.meansUnsupported {
                     // The destination refuses splice: hand what is in the pipe over by copy.
                     try drain(readEnd, count: left, into: destination)
                     return (moved + batch, error.errno)

@@ -113,7 +113,7 @@ extension Engine {
         do {
             _ = try retrying(.ofdSetLock) { system_ofd_lock(fd, wait: false, CInt(F_WRLCK), offset, 1) }
             return true
-        } catch where error.errno == .tryAgain || error.errno.rawValue == EACCES {
+        } catch  where error.errno == .tryAgain || error.errno.rawValue == EACCES {
             return false
         }
     }

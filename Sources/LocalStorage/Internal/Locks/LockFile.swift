@@ -39,7 +39,7 @@ extension Engine {
         let mode = fileMode | 0o600
         do {
             return try openBeneath(lockFilePath, flags: flags, mode: mode)
-        } catch where error.errno == .noSuchFile {}
+        } catch  where error.errno == .noSuchFile {}
         if let failure = makeMetadataDirectory() { throw failure }
         return try openBeneath(lockFilePath, flags: flags, mode: mode)
     }

@@ -39,7 +39,9 @@ extension LocalStorage {
         try run(operation, target.relativePath, body)
     }
 
-    func run<R: ~Copyable>(_ operation: LocalStorageError.Operation, _ relativePath: @autoclosure () -> String, _ body: () throws -> R) throws -> R {
+    func run<R: ~Copyable>(_ operation: LocalStorageError.Operation, _ relativePath: @autoclosure () -> String, _ body: () throws -> R)
+        throws -> R
+    {
         do {
             return try body()
         } catch let failure as SyscallError {

@@ -26,7 +26,9 @@ extension LocalStorage {
         guard let lock = try acquire(.named, target, wait: wait, scoped: true, operation: .lock) else {
             throw LocalStorageError(
                 code: .timedOut, operation: .lock,
-                message: "lock '\(target.name)' in context '\(target.context)' is held elsewhere and was not released within \(timeout ?? .zero)")
+                message:
+                    "lock '\(target.name)' in context '\(target.context)' is held elsewhere and was not released within \(timeout ?? .zero)"
+            )
         }
         return lock
     }
@@ -40,10 +42,12 @@ extension LocalStorage {
         do {
             return try run(operation, lockFilePath) { try engine.acquireLock(at: slot, wait: wait, scoped: scoped) }
         } catch is LockHeldByThisThread {
-            let what = switch domain {
-            case .named: "this thread already holds lock '\(target.name)' in context '\(target.context)' (locks are not recursive)"
-            case .cacheEntry: "this thread is computing '\(target.name)' in context '\(target.context)' already (its compute closure asked for it)"
-            }
+            let what =
+                switch domain {
+                case .named: "this thread already holds lock '\(target.name)' in context '\(target.context)' (locks are not recursive)"
+                case .cacheEntry:
+                    "this thread is computing '\(target.name)' in context '\(target.context)' already (its compute closure asked for it)"
+                }
             throw LocalStorageError(code: .invalidArgument, operation: operation, message: what + ": waiting for it would never end")
         }
     }

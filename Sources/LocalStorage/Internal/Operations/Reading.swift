@@ -64,9 +64,11 @@ extension Engine {
         guard let address = try retrying(.mmap, failedIf: { $0 == nil }, { system_mmap(size, fd) }) else {
             throw SyscallError(syscall: .mmap, errno: .invalidArgument)
         }
-        return Data(bytesNoCopy: address, count: size, deallocator: .custom { pointer, count in
-            _ = system_munmap(pointer, count)
-        })
+        return Data(
+            bytesNoCopy: address, count: size,
+            deallocator: .custom { pointer, count in
+                _ = system_munmap(pointer, count)
+            })
     }
 
     /// Whether a regular file of that name is stored: one confined lookup.
@@ -79,7 +81,7 @@ extension Engine {
             let fd = try openBeneath(target.relativePath, flags: CLocalStorage_O_PATH | O_NOFOLLOW)
             defer { closeDescriptor(fd) }
             return try fileStatus(fd).isRegularFile
-        } catch where error.errno == .noSuchFile || error.errno == .notDirectory {
+        } catch  where error.errno == .noSuchFile || error.errno == .notDirectory {
             return false
         }
     }
@@ -89,7 +91,7 @@ extension Engine {
         if context.isEmpty { return DirectoryHandle(fd: rootFD, owned: false) }
         do {
             return DirectoryHandle(fd: try openBeneath(context, flags: CLocalStorage_O_PATH | O_DIRECTORY), owned: true)
-        } catch where error.errno == .noSuchFile || error.errno == .notDirectory {
+        } catch  where error.errno == .noSuchFile || error.errno == .notDirectory {
             return nil
         }
     }
@@ -103,7 +105,7 @@ extension Engine {
         for name in names {
             do {
                 result.append(try fileStatus(name, in: directory.fd).isRegularFile)
-            } catch where error.errno == .noSuchFile || error.errno == .notDirectory {
+            } catch  where error.errno == .noSuchFile || error.errno == .notDirectory {
                 result.append(false)
             }
         }
@@ -143,7 +145,7 @@ extension Engine {
     private func openIfPresent(_ name: String, in directory: CInt) throws(SyscallError) -> CInt? {
         do {
             return try retrying(.openat) { system_openat(directory, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0) }
-        } catch where error.errno == .noSuchFile || error.errno == .tooManySymbolicLinks {
+        } catch  where error.errno == .noSuchFile || error.errno == .tooManySymbolicLinks {
             return nil
         }
     }
@@ -151,29 +153,45 @@ extension Engine {
     /// The names of the regular files in a context, sorted; [] for a missing context. Temp
     /// files, the engine's own names and names that are not valid UTF-8 are left out.
     func list(_ context: String) throws(SyscallError) -> [String] {
+        var names: [String] = []
+        try forEachListedEntry(in: context) { entry, name, directory throws(SyscallError) in
+            // DT_UNKNOWN: asked of fstatat (nil: removed since getdents).
+            if entry.type == UInt8(DT_REG) {
+                names.append(name)
+            } else if try regularFileStatus(entry.name, in: directory) == true {
+                names.append(name)
+            }
+        }
+        return names.sorted()
+    }
+
+    /// The one scan behind `list` and `infos`: calls `body` with each entry of a context that
+    /// may be a stored file (a regular file or a type the file system did not record, not one
+    /// of the engine's `.ls-` names, a valid UTF-8 name), with that name and the directory's
+    /// descriptor. A missing context has none.
+    func forEachListedEntry(
+        in context: String, _ body: (DirectoryEntry, String, CInt) throws(SyscallError) -> Void
+    ) throws(SyscallError) {
         let fd: CInt
         do {
             fd = try openContextForReading(context)
-        } catch where error.errno == .noSuchFile {
-            return []
+        } catch  where error.errno == .noSuchFile {
+            return
         }
         defer { closeDescriptor(fd) }
-        var names: [String] = []
         try forEachEntry(in: fd) { entry throws(SyscallError) in
             if entry.hasPrefix(".ls-") { return }
-            // DT_UNKNOWN: asked of fstatat (nil: removed since getdents).
-            let regular = entry.type == UInt8(DT_UNKNOWN)
-                ? try regularFileStatus(entry.name, in: fd) ?? false : entry.type == UInt8(DT_REG)
-            if regular, let name = String(validating: entry.bytes, as: UTF8.self) { names.append(name) }
+            if entry.type != UInt8(DT_REG) && entry.type != UInt8(DT_UNKNOWN) { return }
+            guard let name = String(validating: entry.bytes, as: UTF8.self) else { return }
+            try body(entry, name, fd)
         }
-        return names.sorted()
     }
 
     /// Whether `name` in `directory` is a regular file; nil if it does not exist.
     private func regularFileStatus(_ name: UnsafePointer<CChar>, in directory: CInt) throws(SyscallError) -> Bool? {
         do {
             return try fileStatus(name, in: directory).isRegularFile
-        } catch where error.errno == .noSuchFile {
+        } catch  where error.errno == .noSuchFile {
             return nil
         }
     }

@@ -328,4 +328,3 @@ func system_mmap(_ length: Int, _ fd: CInt) -> UnsafeMutableRawPointer? {
 func system_munmap(_ address: UnsafeMutableRawPointer, _ length: Int) -> CInt {
     CLocalStorage_munmap(address, length)
 }
-

@@ -81,7 +81,7 @@ extension Engine {
 func openEngineDirectory(root: CInt) throws(SyscallError) -> CInt {
     do {
         _ = try retrying(.mkdirat) { system_mkdirat(root, metadataDirectory, 0o755) }
-    } catch where error.errno == .fileExists {}
+    } catch  where error.errno == .fileExists {}
     return try openDirectoryComponent(root, metadataDirectory)
 }
 

@@ -55,7 +55,7 @@ extension Engine {
             let status: stat
             do throws(SyscallError) {
                 status = try fileStatus(entry.name, in: directory)
-            } catch where error.errno == .noSuchFile {
+            } catch  where error.errno == .noSuchFile {
                 return
             }
             if status.isDirectory {
@@ -66,9 +66,10 @@ extension Engine {
             } else if status.isRegularFile {
                 var name = [CChar](repeating: 0, count: entry.length + 1)
                 for index in 0..<entry.length { name[index] = entry.name[index] }
-                found.append(StoredEntry(
-                    directory: path, cName: name, inode: UInt64(status.st_ino), size: Int64(status.st_size),
-                    modified: status.st_mtim, used: status.st_atim))
+                found.append(
+                    StoredEntry(
+                        directory: path, cName: name, inode: UInt64(status.st_ino), size: Int64(status.st_size),
+                        modified: status.st_mtim, used: status.st_atim))
             }
         }
         files.append(contentsOf: found)
