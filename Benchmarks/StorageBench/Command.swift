@@ -50,6 +50,12 @@ struct StorageBenchCommand: ParsableCommand {
     @Flag(help: "Add the 1 GiB rows to the plan (about 6 minutes more; 3.2 GiB of memory, 3.5 GiB of disk).")
     var large = false
 
+    @Flag(help: "Only the S3 rows: S3Storage against boto3 on the endpoint in AWS_ENDPOINT_URL (traits Benchmark,S3).")
+    var s3 = false
+
+    @Option(help: ArgumentHelp("Alternating repetitions of each S3 row (--s3 only; default 3).", valueName: "count"))
+    var s3Repetitions = 3
+
     @Option(
         help: ArgumentHelp(
             "Directory to create the scratch directory (bench-scratch-<pid>) in.", valueName: "path"))
@@ -111,6 +117,7 @@ struct StorageBenchCommand: ParsableCommand {
 
     func validate() throws {
         _ = try makeSettings()
+        guard s3Repetitions >= 1 else { throw ValidationError("--s3-repetitions must be at least 1") }
         for (option, path) in [("--json", json), ("--svg", svg)] {
             guard let path else { continue }
             let directory = (path as NSString).deletingLastPathComponent
@@ -188,6 +195,7 @@ struct StorageBenchCommand: ParsableCommand {
             try ProfileMode.run(operation, count: count, under: dir)
             return
         }
+        if s3 { return try S3Bench.run(repetitions: s3Repetitions, directory: dir) }
         let started = monotonicNanoseconds()
         let date = Date()
         let settings = try makeSettings()

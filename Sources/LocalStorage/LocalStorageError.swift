@@ -86,7 +86,8 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
     public struct Operation: Hashable, Sendable, CustomStringConvertible {
         /// The operation's name, as `description` shows it.
         public let name: String
-        init(_ name: String) { self.name = name }
+        /// Other backends of this package (S3Storage) name their own operations.
+        package init(_ name: String) { self.name = name }
 
         /// Opening the storage (`init`) or cleaning up orphaned temp files.
         public static let initialize = Operation("init")
@@ -135,6 +136,15 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
     public var path: String?
     /// A human-readable explanation.
     public var message: String
+    /// The HTTP status a remote store answered with (S3Storage), or nil when no answer came or
+    /// the failure was local.
+    public var httpStatus: Int?
+    /// The error code in a remote store's answer (S3's `<Code>`: `NoSuchKey`, `AccessDenied`,
+    /// `SlowDown`...), when it gave one.
+    public var remoteErrorCode: String?
+    /// The request id a remote store gave the failed request (S3's `x-amz-request-id`), to find it
+    /// in the server's logs.
+    public var requestID: String?
 
     /// Creates an error; the engine builds these, callers mostly inspect them.
     /// - Parameters:
@@ -144,9 +154,13 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
     ///   - errno: The errno it returned, or nil.
     ///   - path: The absolute path concerned, or nil.
     ///   - message: A human-readable explanation.
+    ///   - httpStatus: The HTTP status a remote store answered with, or nil.
+    ///   - remoteErrorCode: The error code in the remote store's answer, or nil.
+    ///   - requestID: The remote store's id of the failed request, or nil.
     public init(
         code: Code, operation: Operation, syscall: String? = nil, errno: CInt? = nil,
-        path: String? = nil, message: String
+        path: String? = nil, message: String,
+        httpStatus: Int? = nil, remoteErrorCode: String? = nil, requestID: String? = nil
     ) {
         self.code = code
         self.operation = operation
@@ -154,16 +168,23 @@ public struct LocalStorageError: Error, Sendable, CustomStringConvertible {
         self.errno = errno
         self.path = path
         self.message = message
+        self.httpStatus = httpStatus
+        self.remoteErrorCode = remoteErrorCode
+        self.requestID = requestID
     }
 
-    /// One line: the code, the operation, the path, the syscall and errno when there are, and the
-    /// message.
+    /// One line: the code, the operation, the path, the syscall and errno when there are, a
+    /// remote store's status, error code and request id when there are, and the message.
     public var description: String {
         var text = "LocalStorageError.\(code) during \(operation)"
         if let path { text += " on '\(path)'" }
         if let syscall {
             text += ": \(syscall) failed"
             if let errno { text += " with \(Errno(rawValue: errno).name)" }
+        }
+        if httpStatus != nil || remoteErrorCode != nil || requestID != nil {
+            let remote = [httpStatus.map { "HTTP \($0)" }, remoteErrorCode, requestID.map { "request id \($0)" }]
+            text += " (" + remote.compactMap { $0 }.joined(separator: ", ") + ")"
         }
         return text + ": " + message
     }
