@@ -266,6 +266,10 @@ struct Workload {
     /// pairs if it gives them, else the targets' pairs, or else LocalStorage against the raw
     /// loop; then the row's `alsoShown` pairs.
     let shownRatios: [RatioPair]
+    /// Pairs whose time per operation the report subtracts, round by round (numerator's minus
+    /// denominator's, in µs): what one does that the other does not, such as the hop to the I/O
+    /// pool.
+    let differences: [RatioPair]
     /// Caveats printed under the table and stored in the JSON.
     let notes: [String]
     /// Untimed, once before the warm-up: create sources and fixtures.
@@ -280,7 +284,8 @@ struct Workload {
         id: String, group: WorkloadGroup, label: String, objectSize: Int, operations: Int, bytesPerRun: Int,
         metric: Metric, durability: Durability? = nil, threads: Int? = nil, writes: Bool = true,
         contenders: [Contender], shown explicit: [RatioPair]? = nil, alsoShown: [RatioPair] = [], bounds: [Bound] = [],
-        notes: [String] = [], setUp: @escaping () throws -> Void = {}, tearDown: @escaping () throws -> Void = {},
+        differences: [RatioPair] = [], notes: [String] = [], setUp: @escaping () throws -> Void = {},
+        tearDown: @escaping () throws -> Void = {},
         observations: @escaping () -> [String] = { [] }
     ) {
         self.id = id
@@ -309,6 +314,7 @@ struct Workload {
         }
         shown += alsoShown.filter { present.contains($0.numerator) && present.contains($0.denominator) }
         shownRatios = shown.reduce(into: []) { pairs, pair in if !pairs.contains(pair) { pairs.append(pair) } }
+        self.differences = differences.filter { present.contains($0.numerator) && present.contains($0.denominator) }
         self.notes = notes
         self.setUp = setUp
         self.tearDown = tearDown
