@@ -115,7 +115,7 @@ extension BenchContext {
 
         var contenders = [
             Contender(
-                kind: .engine, method: "LocalStorage.downloadFile(_:context:) -> Data, from a thread of its own",
+                kind: .engine, method: "LocalStorage.downloadFile(_:context:) -> Data, from the benchmark's own thread",
                 run: { try syncGet(storage, name, context, times: operations) }),
             Contender(
                 kind: .engineAsync, method: "await LocalStorage.downloadFile(_:context:) -> Data (on the I/O pool)",
@@ -158,7 +158,7 @@ extension BenchContext {
 
         var contenders = [
             Contender(
-                kind: .engine, method: "LocalStorage(durability: .noSync).uploadFile(file: Data, ...), from a thread of its own",
+                kind: .engine, method: "LocalStorage(durability: .noSync).uploadFile(file: Data, ...), from the benchmark's own thread",
                 run: {
                     try syncPut(storage, payload, names, context)
                     return nil
@@ -194,7 +194,7 @@ extension BenchContext {
         let contenders =
             [
                 Contender(
-                    kind: .engine, method: "LocalStorage.checkIfExists(_:context:), from a thread of its own",
+                    kind: .engine, method: "LocalStorage.checkIfExists(_:context:), from the benchmark's own thread",
                     run: { try syncExists(storage, name, context, times: operations) }),
                 Contender(
                     kind: .engineAsync, method: "await LocalStorage.checkIfExists(_:context:) (on the I/O pool)",
