@@ -37,6 +37,20 @@ struct RatioResult: Codable, Sendable {
     let shown: Bool
 }
 
+/// The extra time per operation one contender took over another in the same round (numerator's
+/// time minus denominator's, in µs per operation), summarized like a ratio: the median over the
+/// rounds with its 95% distribution-free interval. What the numerator does that the denominator
+/// does not costs this much (the hop to the I/O pool, say).
+struct DifferenceResult: Codable, Sendable {
+    let pair: RatioPair
+    /// µs per operation, one per round.
+    let perRound: [Double]
+    let estimate: MedianInterval
+
+    /// "LS async − LS inline".
+    var label: String { "\(pair.numerator.title) − \(pair.denominator.title)" }
+}
+
 /// Where a target's interval lies.
 enum Verdict: String, Codable, Sendable {
     /// The whole interval is at or above the target.
@@ -140,6 +154,8 @@ struct WorkloadResult: Codable, Sendable {
     let contenders: [ContenderResult]
     /// The engine against every baseline, plus every shown pair.
     let ratios: [RatioResult]
+    /// The row's per-operation time differences (µs), if it asks for any.
+    let differences: [DifferenceResult]
     let targets: [TargetResult]
     /// Absolute targets (a contender's own median against a maximum).
     let bounds: [BoundResult]
@@ -177,6 +193,14 @@ extension WorkloadResult {
                 pair: pair, perRound: perRound, estimate: MedianInterval(perRound),
                 shown: workload.shownRatios.contains(pair))
         }
+        let differences: [DifferenceResult] = workload.differences.compactMap { pair in
+            guard let top = slots[pair.numerator], let bottom = slots[pair.denominator] else { return nil }
+            let operations = Double(max(1, workload.operations))
+            let perRound = (0..<min(rounds, seconds[top].count, seconds[bottom].count)).map { round in
+                (seconds[top][round] - seconds[bottom][round]) / operations * 1e6
+            }
+            return DifferenceResult(pair: pair, perRound: perRound, estimate: MedianInterval(perRound))
+        }
         let targets = workload.targets.map { target in
             TargetResult(
                 target: target, estimate: error == nil ? ratios.first { $0.pair == target.pair }?.estimate : nil)
@@ -189,7 +213,7 @@ extension WorkloadResult {
             operationsPerRun: workload.operations, bytesPerRun: workload.bytesPerRun, metric: workload.metric,
             durability: workload.durability?.name, threads: workload.threads, rounds: rounds,
             orders: orders.map { $0.map { workload.contenders[$0].kind } }, stopReason: stopReason,
-            contenders: contenders, ratios: ratios, targets: targets, bounds: bounds,
+            contenders: contenders, ratios: ratios, differences: differences, targets: targets, bounds: bounds,
             notes: workload.notes + observations, error: error, elapsedSeconds: elapsedSeconds)
     }
 
@@ -198,7 +222,7 @@ extension WorkloadResult {
         self.init(
             id: spec.id, group: spec.group, label: spec.label, objectSize: spec.objectSize, operationsPerRun: 0,
             bytesPerRun: 0, metric: .microsecondsPerOperation, durability: nil, threads: nil, rounds: 0, orders: [],
-            stopReason: .failed, contenders: [], ratios: [], targets: [], bounds: [], notes: [], error: error,
+            stopReason: .failed, contenders: [], ratios: [], differences: [], targets: [], bounds: [], notes: [], error: error,
             elapsedSeconds: 0)
     }
 }

@@ -6,7 +6,8 @@ import LocalStorage
 ///
 /// Execution goes size by size (every put, ingest and get of 4 KiB, then of 1 MiB, ...) so one
 /// payload serves all rows of a size and at most one large payload is alive at a time; then the
-/// rows that share the small-file directory and the pipeline-cache rows (before the delete row,
+/// async rows (4 KiB and the large size again, on files of their own); then the rows that share
+/// the small-file directory and the pipeline-cache rows (before the delete row,
 /// which drops that directory), then the puts on several threads and the listings. The report
 /// regroups the rows by workload family.
 ///
@@ -45,6 +46,11 @@ struct BenchPlan {
                 specs.append(BenchPlan.exportFileSpec(size: size))
                 specs.append(BenchPlan.exportPipeSpec(size: size))
             }
+        }
+        // The async rows write and read files of their own, so they can run anywhere; here, before
+        // the small-file directory exists.
+        if groups.contains(.async) {
+            for row in AsyncRow.allCases { specs.append(BenchPlan.asyncSpec(row, settings: settings)) }
         }
         var afterFixture: [WorkloadSpec] = []
         if groups.contains(.small) {

@@ -5,6 +5,11 @@ import LocalStorage
 enum ContenderKind: String, Codable, CaseIterable, Sendable {
     /// `LocalStorage`, the engine under test.
     case engine
+    /// The engine's async API, awaited from one task (its syscalls on the I/O pool).
+    case engineAsync
+    /// The engine's synchronous call made inside an async task (on the cooperative pool): the
+    /// async call without the hop to the I/O pool.
+    case engineInline
     /// The engine on one thread, in rows that measure how it scales over several.
     case engineOneThread
     /// The plainest loop written directly on the `CLocalStorage` shim, context directory held open.
@@ -51,6 +56,8 @@ enum ContenderKind: String, Codable, CaseIterable, Sendable {
         case .engineUnbounded: "LS no limits"
         case .diskcache: "diskcache"
         case .seed: "seed"
+        case .engineAsync: "LS async"
+        case .engineInline: "LS inline"
         }
     }
 
@@ -92,6 +99,13 @@ enum ContenderKind: String, Codable, CaseIterable, Sendable {
             "seed: the seed's Python storage on the same object: pickle.dump to a file; a read is "
                 + "os.path.exists, open + read, pickle.loads (its own check_if_exists and download_file scan "
                 + "the directory with os.listdir, which only costs more), timed inside python3."
+        case .engineAsync:
+            "LS async: the same engine's async overloads (issue 12), awaited one after another from one task; "
+                + "each call's syscalls run on the library's IOThreadPool (its default of at most 4 threads) and "
+                + "the task resumes on the cooperative pool. In these rows LocalStorage is the synchronous call."
+        case .engineInline:
+            "LS inline: the synchronous call made from inside the awaiting task, on the cooperative pool: "
+                + "what the async call would cost without the hop to the I/O pool."
         }
     }
 }
@@ -142,6 +156,8 @@ enum WorkloadGroup: String, Codable, CaseIterable, Sendable, Comparable {
     case parallel
     /// The pipeline cache: objects, get-or-compute, arrays, locks, limits (issue 9).
     case cache
+    /// The async API against the synchronous one and NIOFileSystem, and the hop's cost (issue 12).
+    case async
 
     var title: String {
         switch self {
@@ -153,6 +169,7 @@ enum WorkloadGroup: String, Codable, CaseIterable, Sendable, Comparable {
         case .list: "list a directory (names, sorted by LocalStorage and raw)"
         case .parallel: "threads (the same work on N threads against one)"
         case .cache: "pipeline cache (objects, get-or-compute across processes, arrays, locks, limits)"
+        case .async: "async API (awaited from one task) against sync and NIOFileSystem; the hop's cost"
         }
     }
 
@@ -245,9 +262,14 @@ struct Workload {
     let targets: [Target]
     /// Absolute targets on contenders' own medians.
     let bounds: [Bound]
-    /// The ratios the report shows for this row (and the runner tightens): the targets' pairs,
-    /// or else LocalStorage against the raw loop; then the row's `alsoShown` pairs.
+    /// The ratios the report shows for this row (and the runner tightens): the row's `shown`
+    /// pairs if it gives them, else the targets' pairs, or else LocalStorage against the raw
+    /// loop; then the row's `alsoShown` pairs.
     let shownRatios: [RatioPair]
+    /// Pairs whose time per operation the report subtracts, round by round (numerator's minus
+    /// denominator's, in µs): what one does that the other does not, such as the hop to the I/O
+    /// pool.
+    let differences: [RatioPair]
     /// Caveats printed under the table and stored in the JSON.
     let notes: [String]
     /// Untimed, once before the warm-up: create sources and fixtures.
@@ -261,8 +283,9 @@ struct Workload {
     init(
         id: String, group: WorkloadGroup, label: String, objectSize: Int, operations: Int, bytesPerRun: Int,
         metric: Metric, durability: Durability? = nil, threads: Int? = nil, writes: Bool = true,
-        contenders: [Contender], alsoShown: [RatioPair] = [], bounds: [Bound] = [],
-        notes: [String] = [], setUp: @escaping () throws -> Void = {}, tearDown: @escaping () throws -> Void = {},
+        contenders: [Contender], shown explicit: [RatioPair]? = nil, alsoShown: [RatioPair] = [], bounds: [Bound] = [],
+        differences: [RatioPair] = [], notes: [String] = [], setUp: @escaping () throws -> Void = {},
+        tearDown: @escaping () throws -> Void = {},
         observations: @escaping () -> [String] = { [] }
     ) {
         self.id = id
@@ -280,7 +303,9 @@ struct Workload {
         targets = Targets.for(id: id).filter { present.contains($0.pair.numerator) && present.contains($0.pair.denominator) }
         self.bounds = bounds.filter { present.contains($0.kind) }
         var shown: [RatioPair]
-        if !targets.isEmpty {
+        if let explicit {
+            shown = explicit.filter { present.contains($0.numerator) && present.contains($0.denominator) }
+        } else if !targets.isEmpty {
             shown = targets.map(\.pair)
         } else if present.contains(.raw) {
             shown = [RatioPair(numerator: .engine, denominator: .raw)]
@@ -289,6 +314,7 @@ struct Workload {
         }
         shown += alsoShown.filter { present.contains($0.numerator) && present.contains($0.denominator) }
         shownRatios = shown.reduce(into: []) { pairs, pair in if !pairs.contains(pair) { pairs.append(pair) } }
+        self.differences = differences.filter { present.contains($0.numerator) && present.contains($0.denominator) }
         self.notes = notes
         self.setUp = setUp
         self.tearDown = tearDown

@@ -34,7 +34,7 @@ struct BenchReport: Codable, Sendable {
         directory: String, settings: BenchSettings, results: [WorkloadResult], omitted: [String]
     ) {
         tool = "storage-bench"
-        schemaVersion = 3
+        schemaVersion = 4
         self.date = date.ISO8601Format()
         self.command = command
         self.elapsedSeconds = elapsedSeconds

@@ -117,6 +117,9 @@ enum TextReport {
                     "\(bound.bound.kind.title) \(bound.description): \(value) "
                         + (bound.verdict == .missed ? "MISSED" : bound.verdict.rawValue))
             }
+            for difference in row.differences {
+                items.append("\(difference.label) \(formatDifference(difference.estimate)) µs/op")
+            }
             items.append("\(row.rounds) rounds" + (row.stopReason == .precise ? "" : " (\(row.stopReason.rawValue))"))
             out += joinWrapped(items, first: "  » ", indent: "    ")
         }
@@ -127,6 +130,12 @@ enum TextReport {
     static func formatEstimate(_ estimate: MedianInterval) -> String {
         func bare(_ ratio: Double) -> String { formatRatio(ratio).replacingOccurrences(of: "×", with: "") }
         return "\(formatRatio(estimate.median)) [\(bare(estimate.lower))–\(bare(estimate.upper))]"
+    }
+
+    /// "+10.9 [10.2–11.6]": a signed median difference with its interval.
+    static func formatDifference(_ estimate: MedianInterval) -> String {
+        func signed(_ value: Double) -> String { (value < 0 ? "−" : "+") + formatValue(abs(value)) }
+        return "\(signed(estimate.median)) [\(signed(estimate.lower))–\(signed(estimate.upper))]"
     }
 
     /// "1,043 [1,020–1,071]": a median value with its interval.
