@@ -293,7 +293,7 @@ extension LocalStorage {
     /// `fileInfo` of every stored file of a context: ``listStoredFileInfo(_:)-5yckb`` on the I/O
     /// pool.
     /// - Parameter context: The context; `""` is the root.
-    /// - Returns: One entry per file, sorted by name.
+    /// - Returns: One entry per file, sorted by name (UTF-8 bytes).
     /// - Throws: As the synchronous call; `CancellationError` when the task is cancelled.
     public func listStoredFileInfo(_ context: String) async throws -> [StoredFileInfo] {
         try await offload { try self.listStoredFileInfo(context) }
