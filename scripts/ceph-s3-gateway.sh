@@ -3,13 +3,8 @@
 # kill a gateway mid-request without disturbing the others.
 #   D=/tmp/ceph-s3 scripts/ceph-s3-gateway.sh NAME PORT     (its pid: $D/run/client.rgw.NAME.pid)
 set -euo pipefail
-# Close every descriptor beyond 0-2 the caller left open: the daemons would inherit them, and a
-# caller waiting for EOF on one (Foundation's Process watches its child through a socket) would
-# wait for the daemons to exit.
-for fd_path in /proc/$$/fd/*; do
-    fd=${fd_path##*/}
-    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
-done
+# Close the descriptors the caller left open (see the sourced file).
+source "$(dirname "${BASH_SOURCE[0]}")/close-inherited-fds.sh"
 D=${D:-/tmp/ceph-s3}
 name="$1"; port="$2"
 grep -q "^\[client.rgw.$name\]" "$D/ceph.conf" || printf '[client.rgw.%s]\nrgw frontends = beast endpoint=127.0.0.1:%s tcp_nodelay=1\n' "$name" "$port" >> "$D/ceph.conf"

@@ -10,13 +10,8 @@
 # so a crashed or killed test run leaves no daemons behind).
 # Prints, on its last line, the endpoint and keys as shell assignments.
 set -euo pipefail
-# Close every descriptor beyond 0-2 the caller left open: the daemons would inherit them, and a
-# caller waiting for EOF on one (Foundation's Process watches its child through a socket) would
-# wait for the daemons to exit.
-for fd_path in /proc/$$/fd/*; do
-    fd=${fd_path##*/}
-    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
-done
+# Close the descriptors the caller left open (see the sourced file).
+source "$(dirname "${BASH_SOURCE[0]}")/close-inherited-fds.sh"
 D=${D:-/tmp/ceph-s3}
 RGW_PORT=${RGW_PORT:-7480}
 MON_PORT=${MON_PORT:-13300}
