@@ -46,12 +46,28 @@ struct PowerLossObject: Codable, Equatable {
     init(seed: UInt64, count: Int) {
         self.seed = seed
         label = "v" + String(seed, radix: 16)
-        var generator = SeededGenerator(seed: seed)
-        values = (0..<count).map { _ in generator.next() }
+        values = (0..<count).map { powerLossValue(seed: seed, index: $0) }
     }
 
     /// The version the log names for this value: its element count and seed.
     var version: VersionID { VersionID(length: values.count, checksum: seed) }
+
+    /// Whether it is exactly what the writer stores for its version.
+    var isWhole: Bool { label == "v" + String(seed, radix: 16) && valuesFollow(seed, values[...]) }
+}
+
+/// Value `index` of the version `seed`, as the writer makes it (StorageTestHelper/PowerLoss.swift).
+func powerLossValue(seed: UInt64, index: Int) -> UInt64 {
+    let mixed = seed &+ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15
+    return mixed ^ (mixed >> 29)
+}
+
+/// Whether `values` are values 0, 1, ... of the version `seed`.
+func valuesFollow(_ seed: UInt64, _ values: ArraySlice<UInt64>) -> Bool {
+    values.withUnsafeBufferPointer { buffer in
+        for index in 0..<buffer.count where buffer[index] != powerLossValue(seed: seed, index: index) { return false }
+        return true
+    }
 }
 
 /// What a stored name holds, by the writer's naming: the cache's names start with their kind.
@@ -230,14 +246,13 @@ struct CutObservation {
             case .array:
                 let elements = try storage.downloadArray(UInt64.self, fileName: name, context: context)
                 guard let seed = elements.first else { return .wrong("an empty array (the writer stores at least its seed)") }
-                var generator = SeededGenerator(seed: seed)
-                if elements.dropFirst().contains(where: { $0 != generator.next() }) {
+                if !valuesFollow(seed, elements.dropFirst()) {
                     return .wrong("array of \(elements.count) elements whose values do not follow its seed \(String(seed, radix: 16))")
                 }
                 return .version(VersionID(length: elements.count, checksum: seed))
             case .object, .file:
                 let object = try storage.downloadObject(PowerLossObject.self, fileName: name, context: context)
-                guard object == PowerLossObject(seed: object.seed, count: object.values.count) else {
+                guard object.isWhole else {
                     return .wrong("object \(object.label) of \(object.values.count) values that do not follow its seed")
                 }
                 return .version(object.version)
@@ -790,6 +805,9 @@ struct CutReport {
     var largestDrift = StorageUsage(files: 0, bytes: 0)
     /// Prunes the writers logged (limits epochs only).
     var prunes = 0
+    /// Seconds spent in each check of the mounted cuts (the rest is the writer, the cut, the
+    /// mount with its replay, and fsck).
+    var checkSeconds: [String: Double] = [:]
     var tempsSwept = 0
     var fsckComplaints = 0
     var fsckSkipped = 0
@@ -805,7 +823,8 @@ struct CutReport {
             + "usage counters checked: \(counterChecks) (drifted before usage(): \(counterDrifted), of them missing: \(counterMissing); "
             + "largest drift \(largestDrift.files) files, \(largestDrift.bytes) bytes; prunes: \(prunes)); "
             + "temp files swept: \(tempsSwept); fsck complaints: \(fsckComplaints) (skipped: \(fsckSkipped)); "
-            + "violations: \(violations.count)"
+            + "violations: \(violations.count); seconds in checks: "
+            + checkSeconds.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.1f", $0.value) }.joined(separator: ", ")
     }
 }
 
@@ -911,9 +930,17 @@ func runCuts(
             let final = report.cuts == total && durability == .fullSync && !stopAtFirstLoss
             var found: [Violation] = []
             let fsck = try rig.withMountedCut { mountPoint in
+                var clock = monotonicNow()
+                /// Seconds since the last lap, added to `check`'s total.
+                func lap(_ check: String) {
+                    let now = monotonicNow()
+                    report.checkSeconds[check, default: 0] += Double(now - clock) / 1e9
+                    clock = now
+                }
                 let context = CutContext(
                     number: report.cuts, root: mountPoint + "/root", observation: CutObservation(root: mountPoint + "/root"),
                     history: rig.history, window: window, durability: durability, final: final, limits: limits)
+                lap("observation")
                 report.tempsSwept += context.observation.temps.count
                 report.acknowledgedChecked +=
                     context.history.idsByKey.keys.filter { key in
@@ -941,11 +968,13 @@ func runCuts(
                 } else {
                     report.between += 1
                 }
+                lap("bookkeeping")
                 for invariant in invariants {
                     found += invariant.violations(in: context).map {
                         Violation(
                             cut: report.cuts, check: invariant.name, message: $0, lostAcknowledgedWrite: invariant.guardsAcknowledgedWrites)
                     }
+                    lap(invariant.name)
                     // After the orphan sweep (temp files do not count), before the cache's check
                     // writes.
                     if limits && invariant is OrphanSweepCleans {
@@ -961,6 +990,7 @@ func runCuts(
                         found += usage.violations.map {
                             Violation(cut: report.cuts, check: "usage recount", message: $0, lostAcknowledgedWrite: false)
                         }
+                        lap("usage recount")
                     }
                 }
             }
