@@ -5,8 +5,9 @@ import Testing
 
 @testable import LocalStorage
 
-// Power loss, simulated at the block layer. A writer process uploads (every path), deletes and
-// creates contexts on an ext4 or XFS file system that sits on a direct-I/O loop device over a
+// Power loss, simulated at the block layer. A writer process uploads (every path), deletes,
+// creates contexts and uses the cache (objects, arrays, locks, get-or-compute, and in half the
+// epochs limits with their usage counter and prune) on an ext4 or XFS file system that sits on a direct-I/O loop device over a
 // file on XFS. At random moments the test clones that file (FICLONE): the clone is what the
 // disk held at that instant, as if the power had failed. The clone is mounted (the journal
 // replays), checked against the writer's log of acknowledged calls, swept for orphans, unmounted
@@ -34,6 +35,61 @@ struct VersionID: Hashable, CustomStringConvertible {
     }
 }
 
+/// The writer's object (`PowerLossObject` in StorageTestHelper/PowerLoss.swift): the same
+/// shape, so the binary and JSON encodings decode into it.
+struct PowerLossObject: Codable, Equatable {
+    var seed: UInt64
+    var label: String
+    var values: [UInt64]
+
+    /// The value the writer stores for the version (count, seed).
+    init(seed: UInt64, count: Int) {
+        self.seed = seed
+        label = "v" + String(seed, radix: 16)
+        values = (0..<count).map { powerLossValue(seed: seed, index: $0) }
+    }
+
+    /// The version the log names for this value: its element count and seed.
+    var version: VersionID { VersionID(length: values.count, checksum: seed) }
+
+    /// Whether it is exactly what the writer stores for its version.
+    var isWhole: Bool { label == "v" + String(seed, radix: 16) && valuesFollow(seed, values[...]) }
+}
+
+/// Value `index` of the version `seed`, as the writer makes it (StorageTestHelper/PowerLoss.swift).
+func powerLossValue(seed: UInt64, index: Int) -> UInt64 {
+    let mixed = seed &+ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15
+    return mixed ^ (mixed >> 29)
+}
+
+/// Whether `values` are values 0, 1, ... of the version `seed`.
+func valuesFollow(_ seed: UInt64, _ values: ArraySlice<UInt64>) -> Bool {
+    values.withUnsafeBufferPointer { buffer in
+        for index in 0..<buffer.count where buffer[index] != powerLossValue(seed: seed, index: index) { return false }
+        return true
+    }
+}
+
+/// What a stored name holds, by the writer's naming: the cache's names start with their kind.
+enum StoredKind {
+    case file, object, array
+
+    init(name: String) {
+        let last = name.split(separator: "/").last.map(String.init) ?? name
+        if last.hasPrefix("arr-") {
+            self = .array
+        } else if last.hasPrefix("obj-") || last.hasPrefix("memo-") {
+            self = .object
+        } else {
+            self = .file
+        }
+    }
+}
+
+/// The lock the writer's `locked` calls hold, and the cache entries' prefix.
+let powerLossLockName = "writer"
+let powerLossMemoPrefix = "memo-"
+
 /// One call the writer made: its `B` record and, once it returned, its `A` record.
 struct LoggedCall {
     var id: Int
@@ -55,6 +111,9 @@ final class CallHistory {
     private(set) var lastID = 0
     private(set) var writerError: String?
     private(set) var ready = false
+    /// The ids of the writer's prunes (limits only): each may remove any file that existed
+    /// when it began.
+    private(set) var pruneIDs: [Int] = []
     private var offset: UInt64 = 0
     private var partial = Data()
     let path: String
@@ -86,6 +145,12 @@ final class CallHistory {
             let context = fields[4] == "-" ? "" : fields[4]
             let key = context.isEmpty ? fields[5] : context + "/" + fields[5]
             let result = Int(fields[6]).flatMap { length in UInt64(fields[7], radix: 16).map { VersionID(length: length, checksum: $0) } }
+            if fields[3] == "prune" {
+                calls[id] = LoggedCall(id: id, operation: fields[3], context: "", key: "", result: nil, begin: instant)
+                pruneIDs.append(id)
+                lastID = max(lastID, id)
+                return
+            }
             calls[id] = LoggedCall(id: id, operation: fields[3], context: context, key: key, result: result, begin: instant)
             idsByKey[key, default: []].append(id)
             lastID = max(lastID, id)
@@ -100,6 +165,12 @@ final class CallHistory {
     /// The calls on `key` that may have reached the disk before `instant`, in order.
     func calls(on key: String, begunBefore instant: UInt64) -> [LoggedCall] {
         (idsByKey[key] ?? []).compactMap { calls[$0] }.filter { $0.begin < instant }
+    }
+
+    /// Whether a prune that began after call `id` (and before `instant`) may have removed what
+    /// that call left.
+    func pruned(after id: Int, begunBefore instant: UInt64) -> Bool {
+        pruneIDs.contains { $0 > id && (calls[$0]?.begin ?? .max) < instant }
     }
 
     /// The call that was running at `instant`, if the writer was inside one.
@@ -121,6 +192,9 @@ enum NameState: Equatable, CustomStringConvertible {
     case version(VersionID)
     case empty
     case torn(Int)
+    /// An object or array that is not what its version names: it decoded to another value,
+    /// or threw something other than `.corrupted` (a torn one is `torn`).
+    case wrong(String)
 
     var isTorn: Bool {
         if case .torn = self { return true }
@@ -133,18 +207,62 @@ enum NameState: Equatable, CustomStringConvertible {
         case .version(let version): "version \(version)"
         case .empty: "an empty file"
         case .torn(let size): "a torn file of \(size) bytes"
+        case .wrong(let what): "decoded wrong: \(what)"
         }
     }
 }
 
-/// The tree under the storage root of a mounted cut, read without the engine.
+/// The tree under the storage root of a mounted cut: files read without the engine, objects
+/// and arrays decoded by it (`downloadObject`, `downloadArray`, on a storage opened without
+/// limits or a sweep, which changes nothing on disk). The engine's `.ls-meta` is not walked.
 struct CutObservation {
     var names: [String: NameState] = [:]
     var directories: Set<String> = []
     var temps: [String: Int] = [:]
+    /// The objects and arrays, decoded or not (included in `names`).
+    var cacheEntries: Set<String> = []
 
     init(root: String) {
         walk(root, relative: "")
+        let pending = names.filter { StoredKind(name: $0.key) != .file && $0.value != .empty }
+        guard !pending.isEmpty else { return }
+        let storage: LocalStorage
+        do {
+            storage = try LocalStorage(storagePath: root, durability: .noSync, removeOrphanedTempFiles: false)
+        } catch {
+            for key in pending.keys { names[key] = .wrong("the storage did not open: \(error)") }
+            return
+        }
+        for key in pending.keys { names[key] = Self.decode(key, in: storage) }
+    }
+
+    /// What an object or array holds, through the engine.
+    static func decode(_ key: String, in storage: LocalStorage) -> NameState {
+        let slash = key.lastIndex(of: "/")
+        let context = slash.map { String(key[..<$0]) } ?? ""
+        let name = slash.map { String(key[key.index(after: $0)...]) } ?? key
+        do {
+            switch StoredKind(name: key) {
+            case .array:
+                let elements = try storage.downloadArray(UInt64.self, fileName: name, context: context)
+                guard let seed = elements.first else { return .wrong("an empty array (the writer stores at least its seed)") }
+                if !valuesFollow(seed, elements.dropFirst()) {
+                    return .wrong("array of \(elements.count) elements whose values do not follow its seed \(String(seed, radix: 16))")
+                }
+                return .version(VersionID(length: elements.count, checksum: seed))
+            case .object, .file:
+                let object = try storage.downloadObject(PowerLossObject.self, fileName: name, context: context)
+                guard object.isWhole else {
+                    return .wrong("object \(object.label) of \(object.values.count) values that do not follow its seed")
+                }
+                return .version(object.version)
+            }
+        } catch let error as LocalStorageError where error.code == .corrupted {
+            var status = stat()
+            return .torn(lstat(storage.getRootPath() + "/" + key, &status) == 0 ? Int(status.st_size) : -1)
+        } catch {
+            return .wrong("\(error)")
+        }
     }
 
     private mutating func walk(_ directory: String, relative: String) {
@@ -153,11 +271,15 @@ struct CutObservation {
             let key = relative.isEmpty ? entry : relative + "/" + entry
             var status = stat()
             guard lstat(path, &status) == 0 else { continue }
+            if relative.isEmpty && entry == ".ls-meta" { continue }
             if status.st_mode & S_IFMT == S_IFDIR {
                 directories.insert(key)
                 walk(path, relative: key)
             } else if entry.hasPrefix(reservedTempPrefix) {
                 temps[key] = Int(status.st_size)
+            } else if StoredKind(name: key) != .file {
+                cacheEntries.insert(key)
+                names[key] = status.st_size == 0 ? .empty : .torn(Int(status.st_size))  // decoded in init
             } else {
                 let data = FileManager.default.contents(atPath: path) ?? Data()
                 names[key] = VersionID(of: data).map(NameState.version) ?? (data.isEmpty ? .empty : .torn(data.count))
@@ -187,12 +309,11 @@ struct CutContext {
     /// The last cut of a run waits out the orphan grace period, so that even empty temp files
     /// must go.
     var final: Bool
+    /// The writer's storage had limits (so a usage counter).
+    var limits: Bool
 }
 
-/// A property every cut must have. The cache's objects and arrays and the usage counter of a
-/// storage with limits (in the engine, not yet in the writer) would join as further invariants:
-/// every object decodes to what was put, and a counter that drifted is corrected by the recount
-/// a trim runs.
+/// A property every cut must have.
 protocol CutInvariant {
     var name: String { get }
     /// True if a violation means an acknowledged write was lost (what a missing fsync causes).
@@ -202,6 +323,8 @@ protocol CutInvariant {
 
 /// Every visible file holds one complete version that was written to that name (or, with
 /// `.noSync`, is empty: README's table allows that on file systems without rename ordering).
+/// Objects and arrays decode to such a version: never `.corrupted` (commits are by rename, so
+/// no level allows a torn one) and never another value.
 struct OnlyCompleteVersions: CutInvariant {
     let name = "complete versions"
     let guardsAcknowledgedWrites = true
@@ -218,6 +341,7 @@ struct OnlyCompleteVersions: CutInvariant {
                     $0.acknowledged(before: cut.window.start) && $0.result != nil
                 }
                 return "\(key): \(state)" + (acknowledged.isEmpty ? "" : " where \(acknowledged.count) complete versions were acknowledged")
+            case .wrong(let what): return "\(key): \(what)"
             case .absent: return nil
             }
         }
@@ -226,7 +350,8 @@ struct OnlyCompleteVersions: CutInvariant {
 
 /// With `.fullSync`, every call acknowledged before the cut began is in it: the name holds what
 /// the last acknowledged call left (a version, or nothing after a delete), or what a later call
-/// that had begun by the end of the cut left.
+/// that had begun by the end of the cut left; or nothing, if a prune began after that call
+/// (prunes remove the least recently used files, and the log does not say which).
 struct AcknowledgedCallsSurvive: CutInvariant {
     let name = "acknowledged calls survive"
     let guardsAcknowledgedWrites = true
@@ -237,7 +362,8 @@ struct AcknowledgedCallsSurvive: CutInvariant {
         for key in cut.history.idsByKey.keys.sorted() {
             let calls = cut.history.calls(on: key, begunBefore: cut.window.end)
             guard let last = calls.lastIndex(where: { $0.acknowledged(before: cut.window.start) }) else { continue }
-            let allowed = calls[last...].map { $0.result.map(NameState.version) ?? .absent }
+            var allowed = calls[last...].map { $0.result.map(NameState.version) ?? .absent }
+            if cut.history.pruned(after: calls[last].id, begunBefore: cut.window.end) { allowed.append(.absent) }
             let state = cut.observation.state(of: key)
             if allowed.contains(state) { continue }
             let call = calls[last]
@@ -298,6 +424,135 @@ struct OrphanSweepCleans: CutInvariant {
     }
 }
 
+/// The cache works on the cut as it was left: a lock the writer may have held when the power
+/// failed is free (`withLock` with a 2-second timeout, in every context the writer locked in,
+/// and the root), and `cachedObject` of every entry the writer computed returns the stored
+/// value without computing when the cut holds one that decodes, and computes, stores and returns
+/// a new one when it holds none (absent, or an empty file with `.noSync`). Runs after the checks
+/// above: it writes to the cut.
+struct CacheRecovers: CutInvariant {
+    let name = "cache recovers"
+    let guardsAcknowledgedWrites = false
+
+    func violations(in cut: CutContext) -> [String] {
+        let storage: LocalStorage
+        do {
+            storage = try LocalStorage(storagePath: cut.root, durability: .noSync, removeOrphanedTempFiles: false)
+        } catch {
+            return ["opening the storage on the cut failed: \(error)"]
+        }
+        var found: [String] = []
+        var locked = Set([""])
+        for call in cut.history.calls.values where call.operation == "locked" { locked.insert(call.context) }
+        for context in locked.sorted() {
+            do {
+                try storage.withLock(powerLossLockName, context: context, timeout: .seconds(2)) {}
+            } catch {
+                found.append("withLock(\(powerLossLockName), context: \"\(context)\") on the cut: \(error)")
+            }
+        }
+        for key in cut.history.idsByKey.keys.sorted() where key.split(separator: "/").last?.hasPrefix(powerLossMemoPrefix) == true {
+            let slash = key.lastIndex(of: "/")
+            let context = slash.map { String(key[..<$0]) } ?? ""
+            let name = slash.map { String(key[key.index(after: $0)...]) } ?? key
+            let state = cut.observation.state(of: key)
+            let fresh = PowerLossObject(seed: 0xC0FF_EE00 &+ UInt64(cut.number), count: 3)
+            var computed = false
+            do {
+                let got = try storage.cachedObject(PowerLossObject.self, fileName: name, context: context) {
+                    computed = true
+                    return fresh
+                }
+                switch state {
+                case .version(let version):
+                    if computed || got.version != version {
+                        found.append(
+                            "cachedObject \(key): the cut holds \(version), but it returned \(got.version)\(computed ? ", computed" : "")")
+                    }
+                case .absent, .empty:
+                    if !computed || got != fresh {
+                        found.append("cachedObject \(key): the cut holds \(state), but it returned \(got.version) without computing")
+                    } else if try storage.downloadObject(PowerLossObject.self, fileName: name, context: context) != fresh {
+                        found.append("cachedObject \(key): the computed value was not stored")
+                    }
+                case .torn, .wrong:
+                    break  // reported by OnlyCompleteVersions
+                }
+            } catch {
+                found.append("cachedObject \(key) on the cut (holding \(state)): \(error)")
+            }
+        }
+        return found
+    }
+}
+
+/// The usage counter of a cut whose writer had limits: read as the cut left it (it may drift:
+/// it is written after each rename without an fsync of its own), then opened with limits and
+/// recounted by `usage()`, which must return the totals of a walk made here, and write them to
+/// the counter.
+struct UsageCheck {
+    /// What `.ls-meta/usage` held before anything opened the cut with limits (nil: missing or
+    /// shorter than 16 bytes, a counter never written; opening with limits counts it).
+    var before: StorageUsage?
+    /// The totals of the walk made here.
+    var truth: StorageUsage
+    var violations: [String] = []
+
+    var drifted: Bool { before != truth }
+
+    init(root: String) {
+        before = Self.readCounter(root + "/.ls-meta/usage")
+        truth = Self.walk(root)
+        do {
+            let storage = try LocalStorage(
+                storagePath: root, durability: .noSync, removeOrphanedTempFiles: false, limits: CacheLimits(maxBytes: 1 << 40))
+            let recounted = try storage.usage()
+            if recounted != truth {
+                violations.append(
+                    "usage() returned \(recounted.files) files, \(recounted.bytes) bytes; the tree holds \(truth.files), \(truth.bytes)")
+            }
+            let after = Self.readCounter(root + "/.ls-meta/usage")
+            if after != recounted {
+                violations.append(
+                    "after usage() the counter holds \(after.map { "\($0.files) files, \($0.bytes) bytes" } ?? "nothing"), not its totals")
+            }
+        } catch {
+            violations.append("usage() on the cut failed: \(error)")
+        }
+    }
+
+    /// The 16-byte counter (files, bytes; little-endian Int64), or nil.
+    static func readCounter(_ path: String) -> StorageUsage? {
+        guard let data = FileManager.default.contents(atPath: path), data.count >= 16 else { return nil }
+        let (files, bytes) = data.withUnsafeBytes {
+            (
+                Int64(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: Int64.self)),
+                Int64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: Int64.self))
+            )
+        }
+        return StorageUsage(files: Int(files), bytes: bytes)
+    }
+
+    /// User files under `directory`: regular files, in directories and names not starting with
+    /// the engine's reserved `.ls-` (temp files, `.ls-meta`).
+    static func walk(_ directory: String) -> StorageUsage {
+        var usage = StorageUsage(files: 0, bytes: 0)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !entry.hasPrefix(".ls-") {
+            var status = stat()
+            guard lstat(directory + "/" + entry, &status) == 0 else { continue }
+            if status.st_mode & S_IFMT == S_IFDIR {
+                let inner = walk(directory + "/" + entry)
+                usage.files += inner.files
+                usage.bytes += inner.bytes
+            } else if status.st_mode & S_IFMT == S_IFREG {
+                usage.files += 1
+                usage.bytes += Int64(status.st_size)
+            }
+        }
+        return usage
+    }
+}
+
 /// For each name whose state in the cut is not what its acknowledged calls left (allowed below
 /// `.fullSync`): how long before the cut the first call whose effect is missing had returned, in
 /// milliseconds.
@@ -307,6 +562,7 @@ func acknowledgedLosses(in cut: CutContext) -> [Double] {
         guard let last = calls.lastIndex(where: { $0.acknowledged(before: cut.window.start) }) else { return nil }
         let state = cut.observation.state(of: key)
         if calls[last...].contains(where: { ($0.result.map(NameState.version) ?? .absent) == state }) { return nil }
+        if state == .absent && cut.history.pruned(after: calls[last].id, begunBefore: cut.window.end) { return nil }
         // Empty (`.noSync`): the data of a version whose rename did reach the disk was lost.
         if state == .empty || state.isTorn { return calls[last].ack.map { Double(cut.window.start - $0) / 1e6 } }
         // The state left by an earlier call (or none): the calls after it were lost.
@@ -334,6 +590,10 @@ final class PowerLossRig {
     private(set) var history = CallHistory(path: "/dev/null")
     private var epoch = 0
 
+    /// Cuts per epoch (a fresh file system and writer): XFS's log fills fast under this writer,
+    /// and replaying a full one costs a second a cut.
+    static func cutsPerEpoch(_ kind: FileSystemKind) -> Int { kind == .xfs ? 5 : 20 }
+
     /// 320 MiB: XFS's minimum is 300 MiB. The writer's data stays far below it.
     static let imageSize = 320 << 20
 
@@ -356,8 +616,9 @@ final class PowerLossRig {
     /// What the epoch's child process does.
     enum WriterMode {
         /// Random calls (`powerloss-writer`), with this seed, into the root `root`, which the rig
-        /// made and fsynced beforehand.
-        case calls(seed: UInt64)
+        /// made and fsynced beforehand; with `limits`, on a storage with limits (a usage counter,
+        /// and prunes among the calls).
+        case calls(seed: UInt64, limits: Bool)
         /// Opens a storage with `.fullSync` on `newRoot`, which does not exist yet, and
         /// nothing more (`powerloss-open`).
         case openOnly
@@ -380,12 +641,13 @@ final class PowerLossRig {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: helper)
         switch mode {
-        case .calls(let seed):
+        case .calls(let seed, let limits):
             // The root exists and is durable before the writer starts: the random calls' cuts
             // judge what the calls did. Whether the initializer's own mkdirs are durable is
             // `.openOnly`'s question, asked with no fsync after them.
             try makeDirectory(live + "/root", durableIn: live)
-            process.arguments = ["powerloss-writer", live + "/root", live + "/work", log, "\(seed)", "\(durability)"]
+            process.arguments =
+                ["powerloss-writer", live + "/root", live + "/work", log, "\(seed)", "\(durability)"] + (limits ? ["limits"] : [])
         case .openOnly:
             process.arguments = ["powerloss-open", live + "/" + Self.newRoot, log]
         }
@@ -409,6 +671,15 @@ final class PowerLossRig {
         guard history.ready else {
             throw CommandFailed(
                 command: "powerloss-writer", status: process.isRunning ? -1 : process.terminationStatus, output: "never became ready")
+        }
+        if case .calls(_, limits: true) = mode {
+            // The usage counter is written after each commit, never fsynced: left alone it
+            // reaches the disk only by writeback, 30 s on (longer than an epoch), and every cut
+            // would find it missing. One syncfs after 300 ms of calls writes it (and everything
+            // else so far) as writeback would; from then on each cut finds it as the last
+            // writeback left it, behind the calls since.
+            usleep(300_000)
+            _ = try runTool("sync", ["-f", live])  // syncfs(2), which Glibc's module does not export
         }
     }
 
@@ -523,6 +794,20 @@ struct CutReport {
     var acknowledgedButLost = 0
     var longestLoss: Double = 0
     var emptyFilesSeen = 0
+    /// Objects and arrays that decoded to a version written to their name.
+    var cacheEntriesDecoded = 0
+    /// Cuts whose writer had limits, so whose usage counter was checked; of them, those whose
+    /// counter (before `usage()`) was not the true totals, those where it was missing or never
+    /// written, and the largest difference seen.
+    var counterChecks = 0
+    var counterDrifted = 0
+    var counterMissing = 0
+    var largestDrift = StorageUsage(files: 0, bytes: 0)
+    /// Prunes the writers logged (limits epochs only).
+    var prunes = 0
+    /// Seconds spent in each check of the mounted cuts (the rest is the writer, the cut, the
+    /// mount with its replay, and fsck).
+    var checkSeconds: [String: Double] = [:]
     var tempsSwept = 0
     var fsckComplaints = 0
     var fsckSkipped = 0
@@ -534,8 +819,12 @@ struct CutReport {
             + "\(acknowledgedChecked) acknowledged names checked; older versions seen: \(olderVersionsSeen); "
             + "acknowledged calls lost: \(acknowledgedButLost) (the oldest returned " + String(format: "%.1f", longestLoss)
             + " ms before its cut); "
-            + "empty files: \(emptyFilesSeen); temp files swept: \(tempsSwept); fsck complaints: \(fsckComplaints) (skipped: \(fsckSkipped)); "
-            + "violations: \(violations.count)"
+            + "empty files: \(emptyFilesSeen); objects and arrays decoded: \(cacheEntriesDecoded); "
+            + "usage counters checked: \(counterChecks) (drifted before usage(): \(counterDrifted), of them missing: \(counterMissing); "
+            + "largest drift \(largestDrift.files) files, \(largestDrift.bytes) bytes; prunes: \(prunes)); "
+            + "temp files swept: \(tempsSwept); fsck complaints: \(fsckComplaints) (skipped: \(fsckSkipped)); "
+            + "violations: \(violations.count); seconds in checks: "
+            + checkSeconds.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.1f", $0.value) }.joined(separator: ", ")
     }
 }
 
@@ -615,16 +904,20 @@ func runCuts(
     let rig = try makeRig(kind)
     defer { rig.tearDown() }
     var generator = SeededGenerator(seed: seed)
+    // The cache's check writes to the cut, so it comes last.
     let invariants: [any CutInvariant] = [
-        OnlyCompleteVersions(), AcknowledgedCallsSurvive(), AcknowledgedContextsSurvive(), OrphanSweepCleans(),
+        OnlyCompleteVersions(), AcknowledgedCallsSurvive(), AcknowledgedContextsSurvive(), OrphanSweepCleans(), CacheRecovers(),
     ]
     var report = CutReport()
     let began = monotonicNow()
+    var epochs = 0
     while report.cuts < total {
-        try rig.startEpoch(durability: durability, mode: .calls(seed: generator.next()), mutation: mutation)
+        // Every second epoch, the writer's storage has limits.
+        epochs += 1
+        let limits = epochs % 2 == 0
+        try rig.startEpoch(durability: durability, mode: .calls(seed: generator.next(), limits: limits), mutation: mutation)
         defer { rig.endEpoch() }
-        let perEpoch = kind == .xfs ? 5 : 20
-        for _ in 0..<min(perEpoch, total - report.cuts) {
+        for _ in 0..<min(PowerLossRig.cutsPerEpoch(kind), total - report.cuts) {
             usleep(UInt32.random(in: 0...30_000, using: &generator))
             guard let writer = rig.writer, writer.isRunning else {
                 rig.history.readNew()
@@ -637,15 +930,26 @@ func runCuts(
             let final = report.cuts == total && durability == .fullSync && !stopAtFirstLoss
             var found: [Violation] = []
             let fsck = try rig.withMountedCut { mountPoint in
+                var clock = monotonicNow()
+                /// Seconds since the last lap, added to `check`'s total.
+                func lap(_ check: String) {
+                    let now = monotonicNow()
+                    report.checkSeconds[check, default: 0] += Double(now - clock) / 1e9
+                    clock = now
+                }
                 let context = CutContext(
                     number: report.cuts, root: mountPoint + "/root", observation: CutObservation(root: mountPoint + "/root"),
-                    history: rig.history, window: window, durability: durability, final: final)
+                    history: rig.history, window: window, durability: durability, final: final, limits: limits)
+                lap("observation")
                 report.tempsSwept += context.observation.temps.count
                 report.acknowledgedChecked +=
                     context.history.idsByKey.keys.filter { key in
                         context.history.calls(on: key, begunBefore: window.start).contains { $0.acknowledged(before: window.start) }
                     }.count
                 for state in context.observation.names.values where state == .empty { report.emptyFilesSeen += 1 }
+                for key in context.observation.cacheEntries {
+                    if case .version = context.observation.state(of: key) { report.cacheEntriesDecoded += 1 }
+                }
                 for (key, state) in context.observation.names {
                     guard case .version = state else { continue }
                     let calls = context.history.calls(on: key, begunBefore: window.start).filter { $0.acknowledged(before: window.start) }
@@ -664,10 +968,29 @@ func runCuts(
                 } else {
                     report.between += 1
                 }
+                lap("bookkeeping")
                 for invariant in invariants {
                     found += invariant.violations(in: context).map {
                         Violation(
                             cut: report.cuts, check: invariant.name, message: $0, lostAcknowledgedWrite: invariant.guardsAcknowledgedWrites)
+                    }
+                    lap(invariant.name)
+                    // After the orphan sweep (temp files do not count), before the cache's check
+                    // writes.
+                    if limits && invariant is OrphanSweepCleans {
+                        let usage = UsageCheck(root: context.root)
+                        report.counterChecks += 1
+                        if usage.drifted {
+                            report.counterDrifted += 1
+                            let before = usage.before ?? StorageUsage(files: 0, bytes: 0)
+                            if usage.before == nil { report.counterMissing += 1 }
+                            report.largestDrift.files = max(report.largestDrift.files, abs(before.files - usage.truth.files))
+                            report.largestDrift.bytes = max(report.largestDrift.bytes, abs(before.bytes - usage.truth.bytes))
+                        }
+                        found += usage.violations.map {
+                            Violation(cut: report.cuts, check: "usage recount", message: $0, lostAcknowledgedWrite: false)
+                        }
+                        lap("usage recount")
                     }
                 }
             }
@@ -689,6 +1012,7 @@ func runCuts(
                 }
             }
         }
+        report.prunes += rig.history.pruneIDs.count
         if stopAtFirstLoss && report.firstLossAt != nil { break }
     }
     report.elapsed = Double(monotonicNow() - began) / 1e9
@@ -735,7 +1059,12 @@ struct PowerLossTests {
                 #expect(report.inFlight[operation, default: 0] > 0, "no cut landed inside a \(operation) call")
             }
             #expect(report.acknowledgedChecked > cuts)
+            let cacheCalls = ["object", "array", "locked", "cached", "cachedHit"].reduce(0) { $0 + report.inFlight[$1, default: 0] }
+            #expect(cacheCalls > 0, "no cut landed inside a call of the cache")
+            #expect(report.cacheEntriesDecoded > 0)
         }
+        // Half the epochs have limits: from two epochs up, their cuts check the usage counter.
+        if cuts > PowerLossRig.cutsPerEpoch(kind) { #expect(report.counterChecks > 0) }
     }
 
     /// Cuts taken right after the initializer made a new root, per file system (3 in CI).

@@ -1,21 +1,83 @@
 // The power-loss suite's writer: random uploads (every path), deletes and new contexts through
-// the public API, each one logged before it starts and acknowledged after it returns, in a file
-// outside the disk image that the test cuts.
+// the public API, and the cache's calls (objects, arrays, an upload under a lock, get-or-compute,
+// and with limits the usage counter and prune), each one logged before it starts and
+// acknowledged after it returns, in a file outside the disk image that the test cuts.
 import Foundation
 import Glibc
 import LocalStorage
 import StorageTestSupport
 
 /// What the writer does; the test replays the log with the same vocabulary.
-/// (The engine's objects, arrays, locks and limits are not used here yet; RELIABILITY.md says so.)
 enum PowerLossOperation: String, CaseIterable {
     case memory, handleDirect, handleBuffered, writer, move, delete
+    /// `uploadObject` of a `PowerLossObject` (binary, or JSON for small ones).
+    case object
+    /// `uploadArray` of `[UInt64]`.
+    case array
+    /// `uploadObject` inside `withLock`.
+    case locked
+    /// `cachedObject` on a missing entry: computed under the entry's lock and stored.
+    case cached
+    /// `cachedObject` on a stored entry: a hit, which must return the stored value (no change).
+    case cachedHit
+    /// With limits: `usage()`, then `prune` to three quarters of the files (logged name `-`:
+    /// it may remove any stored file, least recently used first).
+    case prune
+
+    /// The calls on plain files (3 calls in 4 are one of these). A delete is quick, so it has
+    /// three shares: cuts must land inside deletes too, and the cache's calls took some of them.
+    static let fileCalls: [PowerLossOperation] = [.memory, .handleDirect, .handleBuffered, .writer, .move, .delete, .delete, .delete]
+    /// The cache's calls that store (1 in 4).
+    static let cacheCalls: [PowerLossOperation] = [.object, .array, .locked, .cached]
 }
 
 /// The names the writer cycles through, in contexts at three depths ("" is the root itself).
 /// New contexts are made on the fly as well ("f<n>" and "fresh/<n>/c").
 let powerLossNames = ["alpha", "beta", "gamma", "delta"]
 let powerLossContexts = ["", "pl", "pl/deep"]
+/// The cache's names: the prefix says what a name holds, for the test's checks.
+let powerLossObjectNames = ["obj-a", "obj-b"]
+let powerLossArrayNames = ["arr-a", "arr-b"]
+let powerLossMemoNames = ["memo-a", "memo-b"]
+/// The lock `.locked` holds while it uploads.
+let powerLossLockName = "writer"
+
+/// The value the writer stores as an object; the test declares the same shape to decode it.
+/// Everything in it follows from `seed` and `values.count`, so a decoded value can be checked
+/// whole against the version the log names (length = count, checksum = seed).
+struct PowerLossObject: Codable, Equatable {
+    var seed: UInt64
+    var label: String
+    var values: [UInt64]
+
+    init(seed: UInt64, count: Int) {
+        self.seed = seed
+        label = "v" + String(seed, radix: 16)
+        values = powerLossValues(seed: seed, count: count)
+    }
+}
+
+/// An object's `values`: value `i` mixes the seed with `i`, so a block moved, repeated or taken
+/// from another version shows. (Cheaper than a generator call per value in a debug build.)
+func powerLossValues(seed: UInt64, count: Int) -> [UInt64] {
+    [UInt64](unsafeUninitializedCapacity: count) { buffer, initialized in
+        for index in 0..<count { buffer[index] = powerLossValue(seed: seed, index: index) }
+        initialized = count
+    }
+}
+
+/// Value `index` of the version `seed` (the test computes the same).
+@inline(__always)
+func powerLossValue(seed: UInt64, index: Int) -> UInt64 {
+    let mixed = seed &+ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15
+    return mixed ^ (mixed >> 29)
+}
+
+/// An array version: its seed, then `count - 1` values that follow from it (so a decoded array
+/// names its own version).
+func powerLossArray(seed: UInt64, count: Int) -> [UInt64] {
+    [seed] + powerLossValues(seed: seed, count: max(0, count - 1))
+}
 
 /// An append-only log of whole lines, one write(2) each (O_APPEND: a reader never sees two
 /// records interleaved, at worst the tail of the last one missing).
@@ -41,19 +103,24 @@ struct AcknowledgementLog {
     }
 }
 
-/// `powerloss-writer <root> <workdir> <log> <seed> <noSync|fileSync|fullSync>`: runs until
-/// killed. Log records, with `t` in CLOCK_MONOTONIC nanoseconds:
+/// `powerloss-writer <root> <workdir> <log> <seed> <noSync|fileSync|fullSync> [limits]`: runs
+/// until killed. Log records, with `t` in CLOCK_MONOTONIC nanoseconds:
 ///
 ///     B <t> <id> <operation> <context> <name> <length> <checksum>   before the call
 ///     A <t> <id>                                                     after it returned
 ///     E <t> <id> <error>                                             it threw (the writer exits)
 ///
-/// A context is written `-` for the root; a delete has `-` for length and checksum. `B` is
-/// written before the call starts, `A` only once it has returned: an `A` earlier than the cut
-/// is a promise the disk image must keep.
+/// A context is written `-` for the root; a delete has `-` for length and checksum, a prune `-`
+/// for context, name, length and checksum. An object or array version is named by its element
+/// count (length) and seed (checksum). `B` is written before the call starts, `A` only once it
+/// has returned: an `A` earlier than the cut is a promise the disk image must keep.
+///
+/// With `limits`, the storage is opened with `CacheLimits(maxBytes: 1 TiB)`: every upload and
+/// delete updates the usage counter, but no upload trims (the limit is never reached), so files
+/// go only by the writer's own deletes and prunes, which the log records.
 func powerLossWriter(_ arguments: [String]) throws {
-    guard arguments.count == 5, let seed = UInt64(arguments[3]) else {
-        fail("usage: powerloss-writer <root> <workdir> <log> <seed> <noSync|fileSync|fullSync>")
+    guard arguments.count == 5 || (arguments.count == 6 && arguments[5] == "limits"), let seed = UInt64(arguments[3]) else {
+        fail("usage: powerloss-writer <root> <workdir> <log> <seed> <noSync|fileSync|fullSync> [limits]")
     }
     let (root, work, log) = (arguments[0], arguments[1], AcknowledgementLog(path: arguments[2]))
     let durability: Durability
@@ -63,19 +130,71 @@ func powerLossWriter(_ arguments: [String]) throws {
     case "fullSync": durability = .fullSync
     default: fail("unknown durability \(arguments[4])")
     }
+    let limited = arguments.count == 6
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     // Orphans are the test's to sweep, on each cut.
-    let storage = try LocalStorage(storagePath: root, durability: durability, removeOrphanedTempFiles: false)
+    let storage = try LocalStorage(
+        storagePath: root, durability: durability, removeOrphanedTempFiles: false,
+        limits: limited ? CacheLimits(maxBytes: 1 << 40) : nil)
     var generator = SeededGenerator(seed: seed)
     var stored = Set<String>()  // "context/name" keys this writer believes exist
+    var memos: [String: PowerLossObject] = [:]  // what each stored memo entry holds
     var freshContexts = 0
     log.record("R", "\(monotonicNow())", "\(getpid())")
     var id = 0
-    while true {
+
+    /// Logs `B`, runs `body`, logs `A` (or `E` and exits: the test reports the writer's error).
+    func call(
+        _ operation: PowerLossOperation, _ context: String, _ name: String, _ version: (length: Int, checksum: UInt64)?,
+        _ body: () throws -> Void
+    ) {
         id += 1
+        log.record(
+            "B", "\(monotonicNow())", "\(id)", operation.rawValue, context.isEmpty ? "-" : context, name,
+            version.map { "\($0.length)" } ?? "-", version.map { String($0.checksum, radix: 16) } ?? "-")
+        do {
+            try body()
+        } catch {
+            log.record("E", "\(monotonicNow())", "\(id)", "\(error)".replacingOccurrences(of: "\n", with: " "))
+            exit(3)
+        }
+        log.record("A", "\(monotonicNow())", "\(id)")
+    }
+
+    while true {
         var context = powerLossContexts[Int.random(in: 0..<powerLossContexts.count, using: &generator)]
-        var name = powerLossNames[Int.random(in: 0..<powerLossNames.count, using: &generator)]
-        var operation = PowerLossOperation.allCases[Int.random(in: 0..<PowerLossOperation.allCases.count, using: &generator)]
+        var operation: PowerLossOperation
+        if limited && Int.random(in: 0..<100, using: &generator) == 0 {
+            operation = .prune
+        } else if Int.random(in: 0..<4, using: &generator) == 0 {
+            operation = PowerLossOperation.cacheCalls[Int.random(in: 0..<PowerLossOperation.cacheCalls.count, using: &generator)]
+        } else {
+            operation = PowerLossOperation.fileCalls[Int.random(in: 0..<PowerLossOperation.fileCalls.count, using: &generator)]
+        }
+        let names: [String] =
+            switch operation {
+            case .object, .locked: powerLossObjectNames
+            case .array: powerLossArrayNames
+            case .cached, .cachedHit: powerLossMemoNames
+            default: powerLossNames
+            }
+        var name = names[Int.random(in: 0..<names.count, using: &generator)]
+        if operation == .prune {
+            call(.prune, "", "-", nil) {
+                let usage = try storage.usage()
+                try storage.prune(CacheLimits(maxFiles: usage.files * 3 / 4))
+            }
+            // What the prune removed is not in the log; the writer learns it here, to delete
+            // and hit only what exists.
+            for key in stored {
+                let (context, name) = splitKey(key)
+                if try !storage.checkIfExists(name, context: context) {
+                    stored.remove(key)
+                    memos[key] = nil
+                }
+            }
+            continue
+        }
         if operation == .delete {
             // Delete something that exists, else upload instead.
             if let key = stored.randomElement(using: &generator) {
@@ -89,39 +208,81 @@ func powerLossWriter(_ arguments: [String]) throws {
             context = freshContexts % 2 == 0 ? "f\(freshContexts)" : "fresh/\(freshContexts)/c"
         }
         let key = context.isEmpty ? name : context + "/" + name
-        let contextField = context.isEmpty ? "-" : context
         if operation == .delete {
-            log.record("B", "\(monotonicNow())", "\(id)", operation.rawValue, contextField, name, "-", "-")
-            do {
-                try storage.deleteFile(name, context: context)
-            } catch {
-                log.record("E", "\(monotonicNow())", "\(id)", "\(error)".replacingOccurrences(of: "\n", with: " "))
-                exit(3)
-            }
-            log.record("A", "\(monotonicNow())", "\(id)")
+            call(.delete, context, name, nil) { try storage.deleteFile(name, context: context) }
             stored.remove(key)
+            memos[key] = nil
             continue
         }
-        // Mostly small versions; one in ten spans several 1 MiB chunks and is preallocated.
+        // Mostly small versions; one in ten spans several 1 MiB chunks and is preallocated. The
+        // cache's values cost more CPU to make and encode (this is a debug build, on a machine
+        // the cuts share), so they are smaller: up to 16 KiB, and one in twenty of 1 to 3 MB.
+        let cacheCall = PowerLossOperation.cacheCalls.contains(operation)
         let length =
-            Int.random(in: 0..<10, using: &generator) == 0
+            Int.random(in: 0..<(cacheCall ? 20 : 10), using: &generator) == 0
             ? Int.random(in: 1_000_000...3_000_000, using: &generator)
-            : Int.random(in: 0...65_536, using: &generator)
+            : Int.random(in: 0...(cacheCall ? 16_384 : 65_536), using: &generator)
+        switch operation {
+        case .object, .array, .locked, .cached:
+            // The same sizes, in 8-byte elements; the seed names the version.
+            let count = max(1, length / 8)
+            let elementSeed = generator.next()
+            let version = (length: count, checksum: elementSeed)
+            // Made before the call is logged: the call's time is the engine's.
+            let value = PowerLossObject(seed: elementSeed, count: operation == .array ? 0 : count)
+            let elements = operation == .array ? powerLossArray(seed: elementSeed, count: count) : []
+            if operation == .cached, let current = memos[key] {
+                // Stored: half the time a hit (which must return it), else deleted first so that
+                // the entry is computed again.
+                if Bool.random(using: &generator) {
+                    call(.cachedHit, context, name, (current.values.count, current.seed)) {
+                        let got = try storage.cachedObject(PowerLossObject.self, fileName: name, context: context) {
+                            fail("cachedObject computed \(key), which is stored")
+                        }
+                        if got != current { fail("cachedObject returned \(got.label) for \(key), which holds \(current.label)") }
+                    }
+                    continue
+                }
+                call(.delete, context, name, nil) { try storage.deleteFile(name, context: context) }
+                stored.remove(key)
+                memos[key] = nil
+            }
+            call(operation, context, name, version) {
+                switch operation {
+                case .array:
+                    _ = try storage.uploadArray(elements, fileName: name, context: context)
+                case .locked:
+                    try storage.withLock(powerLossLockName, context: context, timeout: .seconds(30)) {
+                        _ = try storage.uploadObject(value, fileName: name, context: context)
+                    }
+                case .cached:
+                    let computed = value
+                    var ran = false
+                    let got = try storage.cachedObject(PowerLossObject.self, fileName: name, context: context) {
+                        ran = true
+                        return computed
+                    }
+                    if !ran || got != computed { fail("cachedObject did not compute \(key), which was missing") }
+                    memos[key] = computed
+                default:
+                    // JSON for a third of the small ones: `downloadObject` reads either.
+                    let encoding: ObjectEncoding = count < 2_000 && Int.random(in: 0..<3, using: &generator) == 0 ? .json : .binary
+                    _ = try storage.uploadObject(value, fileName: name, context: context, encoding: encoding)
+                }
+            }
+            stored.insert(key)
+            continue
+        default:
+            break
+        }
         let version = SelfVerifying.make(seed: generator.next(), length: length)
         let checksum = version[12..<20].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
         // Sources live next to the root, on the same file system, so a move links and a direct
         // ingest takes the file system's fastest path (a reflink on XFS).
-        let scratch = "\(work)/src-\(id)"
-        log.record(
-            "B", "\(monotonicNow())", "\(id)", operation.rawValue, contextField, name, "\(length)",
-            String(UInt64(littleEndian: checksum), radix: 16))
-        do {
+        let scratch = "\(work)/src-\(id + 1)"
+        call(operation, context, name, (length, UInt64(littleEndian: checksum))) {
             try store(version, as: name, in: context, via: operation, storage: storage, scratch: scratch)
-        } catch {
-            log.record("E", "\(monotonicNow())", "\(id)", "\(error)".replacingOccurrences(of: "\n", with: " "))
-            exit(3)
         }
-        log.record("A", "\(monotonicNow())", "\(id)")
         stored.insert(key)
     }
 }
@@ -165,8 +326,8 @@ private func store(
         // Written and closed, not fsynced: making it durable is the engine's job.
         writeSource(version, at: scratch)
         try storage.uploadFile(movingFileAt: scratch, fileName: name, context: context)
-    case .delete:
-        fail("a delete is not an upload")
+    default:
+        fail("\(operation) is not an upload of a file")
     }
 }
 

@@ -26,9 +26,9 @@
 //       uploads and reads under limits shared with other processes; see LimitsWriter.swift
 //   async-starvation <root> <downloads>
 //       concurrent async downloads of 64 MiB beside a 10 ms timer; see AsyncStarvation.swift
-//   powerloss-writer <root> <workdir> <log> <seed> <noSync|fileSync|fullSync>
-//       random uploads, deletes and new contexts until killed, each logged and acknowledged
-//       (PowerLoss.swift)
+//   powerloss-writer <root> <workdir> <log> <seed> <noSync|fileSync|fullSync> [limits]
+//       random uploads, deletes, new contexts and cache calls (objects, arrays, locks,
+//       get-or-compute; prune with limits) until killed, each logged and acknowledged (PowerLoss.swift)
 //   powerloss-open <root> <log>
 //       opens a storage with .fullSync on a new root, logs that it returned, then waits to be killed
 import Foundation
