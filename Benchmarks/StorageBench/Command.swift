@@ -20,9 +20,9 @@ struct StorageBenchCommand: ParsableCommand {
         abstract: "Measure LocalStorage against raw syscalls, Foundation, NIOFileSystem, Python and memcpy.",
         discussion: """
             With no arguments: every workload family at 4 KiB, 1 MiB and 64 MiB in a scratch directory \
-            under the current directory (removed at the end): about 3.5 minutes at most on 2 cores, and \
-            about 4 more for the pipeline-cache rows (--workloads cache: their process rows wait for 1 s \
-            computations; python-diskcache, if installed, is one of their contenders), under 0.3 GiB of \
+            under the current directory (removed at the end): about 5 minutes on 2 cores (up to 8 when they \
+            are busy), about 3 of them for the pipeline-cache rows (--workloads cache: their process rows wait \
+            for 1 s computations; python-diskcache, if installed, is one of their contenders), under 0.3 GiB of \
             memory and about 0.3 GiB of disk (it refuses to start with less than 0.6 GiB free). --large \
             adds the 1 GiB rows (about 6 minutes more, 3.2 GiB of memory, 3.5 GiB of disk). --quick is the \
             CI smoke run (about 1 minute on 2 cores shared with other builds).
