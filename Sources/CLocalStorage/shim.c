@@ -8,6 +8,7 @@
 #include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <poll.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -20,6 +21,10 @@
 const uint64_t CLocalStorage_RESOLVE_BENEATH = RESOLVE_BENEATH;
 const uint64_t CLocalStorage_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
 const uint64_t CLocalStorage_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
+#ifndef RESOLVE_CACHED
+#define RESOLVE_CACHED 0x20
+#endif
+const uint64_t CLocalStorage_RESOLVE_CACHED = RESOLVE_CACHED;
 const int CLocalStorage_O_PATH = O_PATH;
 const int CLocalStorage_O_NOATIME = O_NOATIME;
 const unsigned int CLocalStorage_RENAME_NOREPLACE = RENAME_NOREPLACE;
@@ -43,6 +48,11 @@ int CLocalStorage_openat(int dirfd, const char *path, int flags, mode_t mode) {
 int CLocalStorage_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
     struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+ssize_t CLocalStorage_pread_nowait(int fd, void *buffer, size_t count, off_t offset) {
+    struct iovec vector = {.iov_base = buffer, .iov_len = count};
+    return preadv2(fd, &vector, 1, offset, RWF_NOWAIT);
 }
 
 int CLocalStorage_close(int fd) { return close(fd); }

@@ -20,6 +20,8 @@ extern "C" {
 extern const uint64_t CLocalStorage_RESOLVE_BENEATH;
 extern const uint64_t CLocalStorage_RESOLVE_NO_SYMLINKS;
 extern const uint64_t CLocalStorage_RESOLVE_NO_MAGICLINKS;
+/// RESOLVE_CACHED (Linux 5.12): fail with EAGAIN rather than wait for I/O during the lookup.
+extern const uint64_t CLocalStorage_RESOLVE_CACHED;
 extern const int CLocalStorage_O_PATH;
 extern const int CLocalStorage_O_NOATIME;
 extern const unsigned int CLocalStorage_RENAME_NOREPLACE;
@@ -41,6 +43,9 @@ void CLocalStorage_set_errno(int value);
 int CLocalStorage_openat(int dirfd, const char *path, int flags, mode_t mode);
 /// openat2(2) through syscall(2): `struct open_how` is built here from its three fields.
 int CLocalStorage_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+/// preadv2(2) of one buffer with RWF_NOWAIT: EAGAIN instead of waiting for data not in the page
+/// cache.
+ssize_t CLocalStorage_pread_nowait(int fd, void *buffer, size_t count, off_t offset);
 int CLocalStorage_close(int fd);
 
 // MARK: Data transfer

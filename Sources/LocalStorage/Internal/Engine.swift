@@ -14,6 +14,8 @@ final class Engine: Sendable {
     let fileMode: mode_t
     let support = KernelSupport()
     let tempNames = TempNameSource()
+    /// How many async calls this storage handed to the I/O pool (tests tell inline answers by it).
+    let handedOff = Atomic<Int>(0)
     /// With `CacheLimits`: the limits, the shared usage counter, the cleaner's lock.
     let limitKeeper: LimitKeeper?
 
@@ -48,6 +50,8 @@ final class Engine: Sendable {
 /// Kernel paths that can be unsupported, and so are remembered once refused.
 enum KernelFeature: UInt32, Sendable {
     case openat2 = 1, ficlone = 2, copyFileRange = 4, sendfile = 8, splice = 16, fallocate = 32
+    /// openat2's RESOLVE_CACHED with preadv2's RWF_NOWAIT: the async API's inline answers.
+    case cachedLookups = 64
 }
 
 /// Remembers which kernel paths were refused, so the fallback is taken straight away next time.
@@ -71,6 +75,11 @@ final class KernelSupport: Sendable {
         if feature == .openat2 { return false }
         let pair = Pair(feature: feature.rawValue, source: source, destination: destination)
         return refusedPairs.withLock { $0.contains(pair) }
+    }
+
+    /// Remembers that a feature is missing for every file.
+    func noteMissing(_ feature: KernelFeature) {
+        missing.bitwiseOr(feature.rawValue, ordering: .relaxed)
     }
 
     func noteRefusal(_ feature: KernelFeature, errno: Errno, source: UInt64 = 0, destination: UInt64 = 0) {

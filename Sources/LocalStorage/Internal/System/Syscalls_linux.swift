@@ -9,6 +9,8 @@ enum Syscall: String, Sendable, CaseIterable {
     case sendfile, splice, ficlone, fallocate, ftruncate, fadvise, pipe2, fcntl, flock, poll
     case fsync, renameat, renameat2, unlinkat, mkdirat, fstatat, fstat, fchmod, futimens
     case getdents64, mmap
+    /// preadv2 with RWF_NOWAIT (the async API's inline reads).
+    case preadv2
     /// fcntl with an open file description lock command (one case each, so faults can target
     /// the waiting call and the non-blocking one separately).
     case ofdSetLock = "fcntl(F_OFD_SETLK)"
@@ -60,6 +62,19 @@ func system_read(_ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -
     return result
     #else
     return CLocalStorage_read(fd, buffer, count)
+    #endif
+}
+
+@inline(__always)
+func system_pread_nowait(_ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ offset: off_t) -> Int {
+    #if ENABLE_MOCKING
+    var count = count
+    if let injected = mockAction(.preadv2, count: &count) { return injected }
+    let result = CLocalStorage_pread_nowait(fd, buffer, count, offset)
+    mockRecord(.preadv2, result)
+    return result
+    #else
+    return CLocalStorage_pread_nowait(fd, buffer, count, offset)
     #endif
 }
 
