@@ -35,31 +35,12 @@ struct VersionID: Hashable, CustomStringConvertible {
     }
 }
 
-/// The writer's object (`PowerLossObject` in StorageTestHelper/PowerLoss.swift): the same
-/// shape, so the binary and JSON encodings decode into it.
-struct PowerLossObject: Codable, Equatable {
-    var seed: UInt64
-    var label: String
-    var values: [UInt64]
-
-    /// The value the writer stores for the version (count, seed).
-    init(seed: UInt64, count: Int) {
-        self.seed = seed
-        label = "v" + String(seed, radix: 16)
-        values = (0..<count).map { powerLossValue(seed: seed, index: $0) }
-    }
-
+extension PowerLossObject {
     /// The version the log names for this value: its element count and seed.
     var version: VersionID { VersionID(length: values.count, checksum: seed) }
 
     /// Whether it is exactly what the writer stores for its version.
     var isWhole: Bool { label == "v" + String(seed, radix: 16) && valuesFollow(seed, values[...]) }
-}
-
-/// Value `index` of the version `seed`, as the writer makes it (StorageTestHelper/PowerLoss.swift).
-func powerLossValue(seed: UInt64, index: Int) -> UInt64 {
-    let mixed = seed &+ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15
-    return mixed ^ (mixed >> 29)
 }
 
 /// Whether `values` are values 0, 1, ... of the version `seed`.

@@ -42,36 +42,8 @@ let powerLossMemoNames = ["memo-a", "memo-b"]
 /// The lock `.locked` holds while it uploads.
 let powerLossLockName = "writer"
 
-/// The value the writer stores as an object; the test declares the same shape to decode it.
-/// Everything in it follows from `seed` and `values.count`, so a decoded value can be checked
-/// whole against the version the log names (length = count, checksum = seed).
-struct PowerLossObject: Codable, Equatable {
-    var seed: UInt64
-    var label: String
-    var values: [UInt64]
-
-    init(seed: UInt64, count: Int) {
-        self.seed = seed
-        label = "v" + String(seed, radix: 16)
-        values = powerLossValues(seed: seed, count: count)
-    }
-}
-
-/// An object's `values`: value `i` mixes the seed with `i`, so a block moved, repeated or taken
-/// from another version shows. (Cheaper than a generator call per value in a debug build.)
-func powerLossValues(seed: UInt64, count: Int) -> [UInt64] {
-    [UInt64](unsafeUninitializedCapacity: count) { buffer, initialized in
-        for index in 0..<count { buffer[index] = powerLossValue(seed: seed, index: index) }
-        initialized = count
-    }
-}
-
-/// Value `index` of the version `seed` (the test computes the same).
-@inline(__always)
-func powerLossValue(seed: UInt64, index: Int) -> UInt64 {
-    let mixed = seed &+ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15
-    return mixed ^ (mixed >> 29)
-}
+// The stored object (`PowerLossObject`) and its values are in StorageTestSupport, shared with
+// the suite that decodes them.
 
 /// An array version: its seed, then `count - 1` values that follow from it (so a decoded array
 /// names its own version).
