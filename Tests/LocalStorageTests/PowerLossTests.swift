@@ -809,6 +809,29 @@ struct CutReport {
     }
 }
 
+extension CutReport {
+    /// Records one cut's fsck verdict and violations (keeping the cut for a post-mortem when it
+    /// has any); returns whether the cut lost an acknowledged write.
+    mutating func record(_ fsck: PowerLossRig.FsckVerdict, _ found: [Violation], rig: PowerLossRig) -> Bool {
+        var found = found
+        switch fsck {
+        case .clean: break
+        case .complaint(let output):
+            fsckComplaints += 1
+            found.append(Violation(cut: cuts, check: "fsck", message: output, lostAcknowledgedWrite: false))
+        case .skipped(let reason):
+            fsckSkipped += 1
+            print("cut \(cuts): fsck skipped: \(reason)")
+        }
+        guard !found.isEmpty else { return false }
+        rig.keepForPostMortem(cut: cuts, violations: found)
+        violations += found
+        guard found.contains(where: \.lostAcknowledgedWrite) else { return false }
+        firstLossAt = firstLossAt ?? cuts
+        return true
+    }
+}
+
 /// A rig on `kind`, or the test ends: skipped, or failed where the suite is required.
 func makeRig(_ kind: FileSystemKind) throws -> PowerLossRig {
     do {
@@ -852,23 +875,7 @@ func runCutsAfterOpening(on kind: FileSystemKind, cuts total: Int, mutation: Str
                 }
             }
         }
-        switch fsck {
-        case .clean: break
-        case .complaint(let output):
-            report.fsckComplaints += 1
-            found.append(Violation(cut: report.cuts, check: "fsck", message: output, lostAcknowledgedWrite: false))
-        case .skipped(let reason):
-            report.fsckSkipped += 1
-            print("cut \(report.cuts): fsck skipped: \(reason)")
-        }
-        if !found.isEmpty {
-            rig.keepForPostMortem(cut: report.cuts, violations: found)
-            report.violations += found
-            if found.contains(where: \.lostAcknowledgedWrite) {
-                report.firstLossAt = report.firstLossAt ?? report.cuts
-                if stopAtFirstLoss { break }
-            }
-        }
+        if report.record(fsck, found, rig: rig) && stopAtFirstLoss { break }
     }
     report.elapsed = Double(monotonicNow() - began) / 1e9
     return report
@@ -975,23 +982,7 @@ func runCuts(
                     }
                 }
             }
-            switch fsck {
-            case .clean: break
-            case .complaint(let output):
-                report.fsckComplaints += 1
-                found.append(Violation(cut: report.cuts, check: "fsck", message: output, lostAcknowledgedWrite: false))
-            case .skipped(let reason):
-                report.fsckSkipped += 1
-                print("cut \(report.cuts): fsck skipped: \(reason)")
-            }
-            if !found.isEmpty {
-                rig.keepForPostMortem(cut: report.cuts, violations: found)
-                report.violations += found
-                if found.contains(where: \.lostAcknowledgedWrite) {
-                    report.firstLossAt = report.firstLossAt ?? report.cuts
-                    if stopAtFirstLoss { break }
-                }
-            }
+            if report.record(fsck, found, rig: rig) && stopAtFirstLoss { break }
         }
         report.prunes += rig.history.pruneIDs.count
         if stopAtFirstLoss && report.firstLossAt != nil { break }

@@ -3,7 +3,7 @@ import Glibc
 
 /// Resolution never leaves the root: no symlinks anywhere on the path, no magic links, and no
 /// escape even through a race, since the kernel checks every step.
-private let resolveBeneath =
+let resolveBeneath =
     CLocalStorage_RESOLVE_BENEATH | CLocalStorage_RESOLVE_NO_SYMLINKS | CLocalStorage_RESOLVE_NO_MAGICLINKS
 
 let directoryFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC

@@ -70,9 +70,7 @@ extension Engine {
     /// cannot do it, or fails otherwise.
     private func cachedOpen(_ target: Target, flags: CInt) -> CachedOpen? {
         if support.isRefused(.cachedLookups) || support.isRefused(.openat2) { return nil }
-        let resolve =
-            CLocalStorage_RESOLVE_BENEATH | CLocalStorage_RESOLVE_NO_SYMLINKS | CLocalStorage_RESOLVE_NO_MAGICLINKS
-            | CLocalStorage_RESOLVE_CACHED
+        let resolve = resolveBeneath | CLocalStorage_RESOLVE_CACHED
         let flags = flags | O_CLOEXEC
         do {
             let fd = try target.withRelativePath { path, _ throws(SyscallError) in

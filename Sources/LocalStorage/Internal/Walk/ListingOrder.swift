@@ -22,8 +22,6 @@ struct ListedNames {
     /// Where each name's bytes are in `bytes`, by scan position.
     private var spans: [(start: Int, count: Int)] = []
 
-    var count: Int { keys.count }
-
     /// Adds a name (valid UTF-8: the scan checked it).
     mutating func append(_ name: UnsafeBufferPointer<UInt8>) {
         var head: UInt64 = 0
